@@ -1,0 +1,75 @@
+/** The domain's words as types (DESIGN.md "Domain words"). */
+import type { ProviderName } from './providers/types.js';
+
+export type TaskStatus = 'pending' | 'scheduled' | 'running' | 'succeeded' | 'failed' | 'canceled';
+
+/** Message statuses that are counted on the task once a chunk settles. */
+export const SETTLED_MESSAGE_STATUSES = ['submitted', 'delivered', 'undelivered', 'rejected', 'unknown'] as const;
+export type SettledMessageStatus = (typeof SETTLED_MESSAGE_STATUSES)[number];
+export type MessageStatus = 'queued' | SettledMessageStatus;
+
+export type ChunkStatus = 'queued' | 'sending' | 'sent' | 'rejected' | 'unknown';
+
+export type StatusCounts = Record<SettledMessageStatus, number>;
+
+export const zeroCounts = (): StatusCounts => ({ submitted: 0, delivered: 0, undelivered: 0, rejected: 0, unknown: 0 });
+
+export interface Account {
+  accountId: string;
+  name: string;
+  /** Points (条) the account may still spend; the vendors call it remainPoint. */
+  balance: number;
+  /** Providers in failover order. */
+  route: ProviderName[];
+  createTime: string;
+}
+
+export interface Task {
+  taskId: string;
+  accountId: string;
+  status: TaskStatus;
+  name?: string;
+  tag?: string;
+  content: string;
+  segments: number;
+  fee: number;
+  memberCount: number;
+  invalidCount: number;
+  duplicateCount: number;
+  route: ProviderName[];
+  chunkCount: number;
+  chunksSettled: number;
+  counts: StatusCounts;
+  createTime: string;
+  /** When the task may start; present only while the task waits for fan-out. */
+  dueAt?: string;
+  startTime?: string;
+  endTime?: string;
+  /** Set once every chunk of the task has been put on the dispatch queue. */
+  fannedOut?: boolean;
+}
+
+export interface Chunk {
+  taskId: string;
+  chunkNo: number;
+  status: ChunkStatus;
+  phones: string[];
+  provider?: ProviderName;
+  /** Identifies the dispatcher run that owns a `sending` chunk. */
+  attempt?: string;
+  leaseUntil?: number;
+  settleTime?: string;
+  code?: string;
+}
+
+export interface Message {
+  taskId: string;
+  phone: string;
+  chunkNo: number;
+  status: SettledMessageStatus;
+  provider: ProviderName;
+  providerMessageId?: string;
+  code?: string;
+  detail?: string;
+  submitTime: string;
+}

@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * SUBMAIL request signature (reference/providers.md §1.2). Every submitted
+ * parameter except `signature` and `tag` is sorted by key and joined raw as
+ * k=v&k=v; with sign_version=2 the bulky field of the API is left out too.
+ * signature = hex(digest(appid + appkey + joined + appid + appkey)).
+ */
+export type SubmailSignType = 'normal' | 'md5' | 'sha1';
+
+export function submailSignature(
+  params: Record<string, string>,
+  appid: string,
+  appkey: string,
+  signType: SubmailSignType,
+  excluded: readonly string[] = [],
+): string {
+  if (signType === 'normal') return appkey;
+  const skip = new Set(['signature', 'tag', ...excluded]);
+  const joined = Object.keys(params)
+    .filter((k) => !skip.has(k))
+    .sort()
+    .map((k) => `${k}=${params[k]}`)
+    .join('&');
+  return createHash(signType).update(`${appid}${appkey}${joined}${appid}${appkey}`, 'utf8').digest('hex');
+}
+
+/** Parameters left out of the signature under sign_version=2, per API. */
+export const SUBMAIL_V2_EXCLUDED: Record<string, readonly string[]> = {
+  'sms/send': ['content'],
+  'sms/batchsend': ['content'],
+  'sms/xsend': ['vars'],
+  'sms/multisend': ['multi', 'content'],
+  'sms/multixsend': ['multi'],
+  'sms/batchxsend': ['vars'],
+};

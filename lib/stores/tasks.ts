@@ -1,0 +1,266 @@
+import {
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { dynamo } from '../aws.js';
+import { config } from '../config.js';
+import type { Chunk, ChunkStatus, StatusCounts, Task } from '../model.js';
+import type { ProviderName } from '../providers/types.js';
+
+/**
+ * Tasks table (pk, sk):
+ *   pk=<taskId> sk=task            the task: status, counters, content, route
+ *   pk=<taskId> sk=chunk#<000042>  one chunk: its recipients and its dispatch state
+ * A task and its chunks share a partition, so a task is one Query away from all
+ * of its chunks. GSI `due` (dueShard, dueAt) is sparse: only tasks waiting to
+ * start carry `dueShard`, and fan-out removes it, so the scheduler's query only
+ * ever sees tasks that still need releasing.
+ */
+const TASK_SK = 'task';
+const chunkSk = (chunkNo: number) => `chunk#${String(chunkNo).padStart(6, '0')}`;
+export const DUE_SHARD = 'due';
+
+interface ChunkItem extends Omit<Chunk, 'phones'> {
+  pk: string;
+  sk: string;
+  /** Comma-joined: 10,000 numbers are ~120 KB, well inside DynamoDB's 400 KB item limit. */
+  phones: string;
+}
+
+const toChunk = (item: Record<string, unknown>): Chunk => {
+  const { pk: _pk, sk: _sk, phones, ...rest } = item as unknown as ChunkItem;
+  return { ...rest, phones: phones ? phones.split(',') : [] };
+};
+
+const toTask = (item: Record<string, unknown>): Task => {
+  const { pk: _pk, sk: _sk, dueShard: _d, ...rest } = item;
+  return rest as unknown as Task;
+};
+
+export type ClaimResult = { claimed: true; chunk: Chunk } | { claimed: false; chunk: Chunk | undefined };
+
+export interface ChunkSettlement {
+  status: Exclude<ChunkStatus, 'queued' | 'sending'>;
+  provider?: ProviderName;
+  code?: string;
+  counts: Partial<StatusCounts>;
+}
+
+export interface TaskStore {
+  /** Writes the chunks, then the task; the task write is the commit point. */
+  create(task: Task, chunks: readonly Chunk[]): Promise<void>;
+  get(taskId: string): Promise<Task | undefined>;
+  getChunk(taskId: string, chunkNo: number): Promise<Chunk | undefined>;
+  /** pending → running; false when the task was not pending. */
+  start(taskId: string, now: string): Promise<boolean>;
+  markFannedOut(taskId: string): Promise<void>;
+  /** queued → sending, or an expired lease taken over for recovery. */
+  claimChunk(taskId: string, chunkNo: number, attempt: string, leaseMs: number, now: number): Promise<ClaimResult>;
+  /**
+   * sending → final, guarded by the claiming attempt, and the task's counters
+   * in the same transaction: a chunk is counted exactly once. False when the
+   * chunk was no longer owned by `attempt`.
+   */
+  settleChunk(taskId: string, chunkNo: number, attempt: string, s: ChunkSettlement, now: string): Promise<boolean>;
+  /** running → succeeded | failed once every chunk has settled. Returns the new status if it moved. */
+  finishIfDone(taskId: string, now: string): Promise<Task | undefined>;
+  /** Tasks still waiting for fan-out whose due time has passed. */
+  listDue(nowIso: string, limit: number): Promise<Task[]>;
+}
+
+export function taskStore(table = config.tasksTable): TaskStore {
+  const db = dynamo();
+
+  const getChunk = async (taskId: string, chunkNo: number) => {
+    const r = await db.send(
+      new GetCommand({ TableName: table, Key: { pk: taskId, sk: chunkSk(chunkNo) }, ConsistentRead: true }),
+    );
+    return r.Item ? toChunk(r.Item) : undefined;
+  };
+
+  return {
+    async create(task, chunks) {
+      const items = chunks.map((c) => ({ PutRequest: { Item: chunkItem(c) } }));
+      // Chunks of 10,000 numbers are ~120 KB: keep each BatchWrite well under 16 MB.
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < items.length; i += 25) writes.push(batchWrite(table, items.slice(i, i + 25)));
+      await Promise.all(writes);
+      await db.send(
+        new PutCommand({
+          TableName: table,
+          Item: { pk: task.taskId, sk: TASK_SK, ...task, ...(task.dueAt ? { dueShard: DUE_SHARD } : {}) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    },
+
+    async get(taskId) {
+      const r = await db.send(new GetCommand({ TableName: table, Key: { pk: taskId, sk: TASK_SK }, ConsistentRead: true }));
+      return r.Item ? toTask(r.Item) : undefined;
+    },
+
+    getChunk,
+
+    async start(taskId, now) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: taskId, sk: TASK_SK },
+            UpdateExpression: 'SET #s = :running, startTime = if_not_exists(startTime, :now) REMOVE dueShard, dueAt',
+            ConditionExpression: '#s = :pending',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':now': now },
+          }),
+        );
+        return true;
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException) return false;
+        throw e;
+      }
+    },
+
+    async markFannedOut(taskId) {
+      await db.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: taskId, sk: TASK_SK },
+          UpdateExpression: 'SET fannedOut = :t',
+          ExpressionAttributeValues: { ':t': true },
+        }),
+      );
+    },
+
+    async claimChunk(taskId, chunkNo, attempt, leaseMs, now) {
+      try {
+        const r = await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: taskId, sk: chunkSk(chunkNo) },
+            UpdateExpression: 'SET #s = :sending, attempt = :attempt, leaseUntil = :lease',
+            ConditionExpression: '#s = :queued',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':sending': 'sending', ':queued': 'queued', ':attempt': attempt, ':lease': now + leaseMs },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { claimed: true, chunk: toChunk(r.Attributes ?? {}) };
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException) {
+          return { claimed: false, chunk: e.Item ? toChunk(unmarshall(e.Item)) : undefined };
+        }
+        throw e;
+      }
+    },
+
+    async settleChunk(taskId, chunkNo, attempt, s, now) {
+      const chunkSets = ['#s = :final', 'settleTime = :now'];
+      const chunkValues: Record<string, unknown> = { ':final': s.status, ':sending': 'sending', ':attempt': attempt, ':now': now };
+      if (s.provider) { chunkSets.push('provider = :provider'); chunkValues[':provider'] = s.provider; }
+      if (s.code) { chunkSets.push('code = :code'); chunkValues[':code'] = s.code; }
+
+      const adds = ['chunksSettled :one'];
+      const taskNames: Record<string, string> = {};
+      const taskValues: Record<string, unknown> = { ':one': 1, ':now': now };
+      for (const [status, n] of Object.entries(s.counts)) {
+        if (!n) continue;
+        taskNames['#c'] = 'counts';
+        taskNames[`#${status}`] = status;
+        taskValues[`:${status}`] = n;
+        adds.push(`#c.#${status} :${status}`);
+      }
+      try {
+        await db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: table,
+                  Key: { pk: taskId, sk: chunkSk(chunkNo) },
+                  UpdateExpression: `SET ${chunkSets.join(', ')} REMOVE leaseUntil`,
+                  ConditionExpression: '#s = :sending AND attempt = :attempt',
+                  ExpressionAttributeNames: { '#s': 'status' },
+                  ExpressionAttributeValues: chunkValues,
+                },
+              },
+              {
+                Update: {
+                  TableName: table,
+                  Key: { pk: taskId, sk: TASK_SK },
+                  UpdateExpression: `SET startTime = if_not_exists(startTime, :now) ADD ${adds.join(', ')}`,
+                  ...(Object.keys(taskNames).length ? { ExpressionAttributeNames: taskNames } : {}),
+                  ExpressionAttributeValues: taskValues,
+                },
+              },
+            ],
+          }),
+        );
+        return true;
+      } catch (e) {
+        if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+          return false;
+        }
+        throw e;
+      }
+    },
+
+    async finishIfDone(taskId, now) {
+      const task = await this.get(taskId);
+      if (!task || task.status !== 'running' || task.chunksSettled < task.chunkCount) return undefined;
+      const accepted = task.counts.submitted + task.counts.delivered + task.counts.undelivered;
+      const status = accepted > 0 ? 'succeeded' : 'failed';
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: taskId, sk: TASK_SK },
+            UpdateExpression: 'SET #s = :final, endTime = :now',
+            ConditionExpression: '#s = :running AND chunksSettled = chunkCount',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':final': status, ':running': 'running', ':now': now },
+          }),
+        );
+        return { ...task, status, endTime: now };
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException) return undefined;
+        throw e;
+      }
+    },
+
+    async listDue(nowIso, limit) {
+      const r = await db.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'due',
+          KeyConditionExpression: 'dueShard = :d AND dueAt <= :now',
+          ExpressionAttributeValues: { ':d': DUE_SHARD, ':now': nowIso },
+          Limit: limit,
+        }),
+      );
+      return (r.Items ?? []).map(toTask);
+    },
+  };
+}
+
+function chunkItem(c: Chunk): Record<string, unknown> {
+  return { ...c, pk: c.taskId, sk: chunkSk(c.chunkNo), phones: c.phones.join(',') };
+}
+
+async function batchWrite(table: string, requests: { PutRequest: { Item: Record<string, unknown> } }[]): Promise<void> {
+  let pending = requests;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt > 8) throw new Error(`BatchWrite left ${pending.length} items unprocessed`);
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    const r = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+    pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
+  }
+}
+export { batchWrite };
+

@@ -1,0 +1,156 @@
+import { ulid } from '../ids.js';
+import type { Chunk, Message, SettledMessageStatus, StatusCounts, Task } from '../model.js';
+import type { Provider, ProviderName, SendOutcome } from '../providers/types.js';
+import type { MessageStore } from '../stores/messages.js';
+import type { ChunkSettlement, TaskStore } from '../stores/tasks.js';
+
+/**
+ * Dispatch of one chunk: queued → sending → sent | rejected | unknown.
+ *
+ * The claim (a conditional write) is what makes a chunk go to a provider at
+ * most once: a redelivered or concurrent copy of the queue message finds the
+ * chunk no longer `queued` and never calls the provider. A chunk left in
+ * `sending` by a crashed dispatcher is never resent (SUBMAIL has no idempotency
+ * key): once its lease expires, recipients whose result was recorded keep it
+ * and the rest become `unknown` (DESIGN.md invariant 1).
+ */
+export interface ChunkRef {
+  taskId: string;
+  chunkNo: number;
+}
+
+/** Points where tests inject a crash, in the order dispatch passes them. */
+export type CrashPoint = 'after-claim' | 'after-send' | 'after-messages';
+
+export interface DispatchDeps {
+  tasks: TaskStore;
+  messages: MessageStore;
+  provider(name: ProviderName): Promise<Provider>;
+  leaseMs: number;
+  now?: () => number;
+  crash?: (point: CrashPoint) => void;
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** Another dispatcher holds a live lease: retry this queue message later. */
+export class ChunkBusyError extends Error {
+  constructor(ref: ChunkRef) {
+    super(`chunk ${ref.taskId}/${ref.chunkNo} is being sent by another dispatcher`);
+    this.name = 'ChunkBusyError';
+  }
+}
+
+export type DispatchResult = 'sent' | 'rejected' | 'unknown' | 'recovered' | 'already-settled' | 'lost-lease';
+
+export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<DispatchResult> {
+  const now = deps.now ?? Date.now;
+  const task = await deps.tasks.get(ref.taskId);
+  if (!task) throw new Error(`task ${ref.taskId} does not exist`);
+  const providerName = task.route[0];
+  if (!providerName) throw new Error(`task ${ref.taskId} has an empty route`);
+
+  const attempt = ulid();
+  const claim = await deps.tasks.claimChunk(ref.taskId, ref.chunkNo, attempt, deps.leaseMs, now());
+  if (!claim.claimed) {
+    const chunk = claim.chunk;
+    if (!chunk) throw new Error(`chunk ${ref.taskId}/${ref.chunkNo} does not exist`);
+    if (chunk.status !== 'sending') {
+      await deps.tasks.finishIfDone(ref.taskId, iso(now()));
+      return 'already-settled';
+    }
+    if ((chunk.leaseUntil ?? 0) > now()) throw new ChunkBusyError(ref);
+    await recoverAbandoned(task, chunk, providerName, deps);
+    await deps.tasks.finishIfDone(ref.taskId, iso(now()));
+    return 'recovered';
+  }
+  deps.crash?.('after-claim');
+
+  const chunk = claim.chunk;
+  const provider = await deps.provider(providerName);
+  const outcome = await provider.send({
+    phones: chunk.phones,
+    content: task.content,
+    tag: task.taskId,
+    idempotencyKey: `${task.taskId}-${chunk.chunkNo}`,
+  });
+  deps.crash?.('after-send');
+
+  const messages = messagesFor(task.taskId, chunk, providerName, outcome, iso(now()));
+  await deps.messages.putAll(messages);
+  deps.crash?.('after-messages');
+
+  const settlement = settlementFor(messages, providerName, outcome);
+  const settled = await deps.tasks.settleChunk(task.taskId, chunk.chunkNo, attempt, settlement, iso(now()));
+  if (!settled) {
+    // Our lease ran out while the provider was answering and a recovery run
+    // settled the chunk as unknown. Nothing was sent twice; say so loudly.
+    deps.log?.('chunk settled by lease recovery while its send completed', { taskId: task.taskId, chunkNo: chunk.chunkNo });
+    return 'lost-lease';
+  }
+  await deps.tasks.finishIfDone(task.taskId, iso(now()));
+  deps.log?.('chunk settled', {
+    taskId: task.taskId,
+    accountId: task.accountId,
+    chunkNo: chunk.chunkNo,
+    provider: providerName,
+    status: settlement.status,
+    counts: settlement.counts,
+  });
+  return settlement.status;
+}
+
+function messagesFor(taskId: string, chunk: Chunk, provider: ProviderName, outcome: SendOutcome, submitTime: string): Message[] {
+  const base = { taskId, chunkNo: chunk.chunkNo, provider, submitTime };
+  if (outcome.kind === 'answered') {
+    return outcome.results.map((r) =>
+      r.accepted
+        ? { ...base, phone: r.phone, status: 'submitted' as const, providerMessageId: r.providerMessageId }
+        : { ...base, phone: r.phone, status: 'rejected' as const, code: r.code, detail: r.message },
+    );
+  }
+  const status = outcome.kind === 'rejected' ? ('rejected' as const) : ('unknown' as const);
+  return chunk.phones.map((phone) => ({ ...base, phone, status, code: outcome.code, detail: outcome.message }));
+}
+
+function settlementFor(messages: readonly Message[], provider: ProviderName, outcome: SendOutcome): ChunkSettlement {
+  const counts = countByStatus(messages.map((m) => m.status));
+  const status = outcome.kind === 'unknown' ? 'unknown' : (counts.submitted ?? 0) > 0 ? 'sent' : 'rejected';
+  return { status, provider, counts, ...(outcome.kind !== 'answered' ? { code: outcome.code } : {}) };
+}
+
+/**
+ * A dispatcher died holding this chunk. Messages are written only after the
+ * provider answered, so a recorded message is a known result; an absent one
+ * may or may not have been sent and becomes `unknown`.
+ */
+async function recoverAbandoned(task: Task, chunk: Chunk, provider: ProviderName, deps: DispatchDeps): Promise<void> {
+  const now = deps.now ?? Date.now;
+  const found = await deps.messages.getMany(task.taskId, chunk.phones);
+  const known = new Set(found.map((m) => m.phone));
+  const submitTime = iso(now());
+  const missing: Message[] = chunk.phones
+    .filter((p) => !known.has(p))
+    .map((phone) => ({
+      taskId: task.taskId,
+      phone,
+      chunkNo: chunk.chunkNo,
+      provider,
+      status: 'unknown',
+      code: 'DISPATCH_INTERRUPTED',
+      detail: 'the dispatcher stopped after claiming this chunk; it may have been sent and is not resent',
+      submitTime,
+    }));
+  await deps.messages.putAll(missing);
+  const counts = countByStatus([...found.map((m) => m.status), ...missing.map((m) => m.status)]);
+  const status = missing.length > 0 ? 'unknown' : (counts.submitted ?? 0) > 0 ? 'sent' : 'rejected';
+  await deps.tasks.settleChunk(task.taskId, chunk.chunkNo, chunk.attempt ?? '', { status, provider, counts, code: 'DISPATCH_INTERRUPTED' }, submitTime);
+  deps.log?.('abandoned chunk recovered', { taskId: task.taskId, chunkNo: chunk.chunkNo, unknown: missing.length });
+}
+
+function countByStatus(statuses: readonly SettledMessageStatus[]): Partial<StatusCounts> {
+  const counts: Partial<StatusCounts> = {};
+  for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();

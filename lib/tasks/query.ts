@@ -1,0 +1,51 @@
+import { notFound } from '../errors.js';
+import type { Account, MessageStatus, Task } from '../model.js';
+import { SETTLED_MESSAGE_STATUSES } from '../model.js';
+import type { TaskStore } from '../stores/tasks.js';
+
+export interface TaskView {
+  taskId: string;
+  name?: string;
+  tag?: string;
+  status: Task['status'];
+  content: string;
+  memberCount: number;
+  invalidCount: number;
+  duplicateCount: number;
+  segments: number;
+  fee: number;
+  counts: Record<MessageStatus, number>;
+  chunkCount: number;
+  createTime: string;
+  startTime: string | null;
+  endTime: string | null;
+}
+
+export function taskView(task: Task): TaskView {
+  const settled = SETTLED_MESSAGE_STATUSES.reduce((n, s) => n + (task.counts[s] ?? 0), 0);
+  return {
+    taskId: task.taskId,
+    ...(task.name !== undefined ? { name: task.name } : {}),
+    ...(task.tag !== undefined ? { tag: task.tag } : {}),
+    status: task.status,
+    content: task.content,
+    memberCount: task.memberCount,
+    invalidCount: task.invalidCount,
+    duplicateCount: task.duplicateCount,
+    segments: task.segments,
+    fee: task.fee,
+    // queued is never stored: it is every recipient not yet settled.
+    counts: { queued: task.memberCount - settled, ...task.counts },
+    chunkCount: task.chunkCount,
+    createTime: task.createTime,
+    startTime: task.startTime ?? null,
+    endTime: task.endTime ?? null,
+  };
+}
+
+/** Another account's task answers exactly like a missing one (invariant 5). */
+export async function getTaskForAccount(account: Account, taskId: string, tasks: TaskStore): Promise<TaskView> {
+  const task = await tasks.get(taskId);
+  if (!task || task.accountId !== account.accountId) throw notFound(`task ${taskId}`);
+  return taskView(task);
+}

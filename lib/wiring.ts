@@ -1,0 +1,29 @@
+import { config } from './config.js';
+import { logInfo } from './log.js';
+import { getProvider } from './providers/index.js';
+import { enqueueAll } from './queue.js';
+import { accountStore, type AccountStore } from './stores/accounts.js';
+import { messageStore } from './stores/messages.js';
+import { taskStore, type TaskStore } from './stores/tasks.js';
+import type { DispatchDeps } from './tasks/dispatch.js';
+
+/**
+ * The production dependencies of each use case, built from configuration once
+ * per process. Tests build the same use cases with their own dependencies.
+ */
+let tasks: TaskStore | undefined;
+let accounts: AccountStore | undefined;
+
+export const wiring = {
+  tasks: () => (tasks ??= taskStore()),
+  accounts: () => (accounts ??= accountStore()),
+  enqueueFanOut: (taskIds: string[]) => enqueueAll(config.fanOutQueue, taskIds.map((taskId) => ({ taskId }))),
+  enqueueChunks: (refs: { taskId: string; chunkNo: number }[]) => enqueueAll(config.dispatchQueue, refs),
+  dispatch: (): DispatchDeps => ({
+    tasks: wiring.tasks(),
+    messages: messageStore(),
+    provider: getProvider,
+    leaseMs: config.chunkLeaseMs,
+    log: logInfo,
+  }),
+};
