@@ -35,7 +35,14 @@ export function taskView(task: Task): TaskView {
     segments: task.segments,
     fee: task.fee,
     // queued is never stored: it is every recipient not yet settled.
-    counts: { queued: task.memberCount - settled, ...task.counts },
+    counts: {
+      queued: task.memberCount - settled,
+      submitted: task.counts.submitted,
+      delivered: task.counts.delivered,
+      undelivered: task.counts.undelivered,
+      rejected: task.counts.rejected,
+      unknown: task.counts.unknown,
+    },
     chunkCount: task.chunkCount,
     createTime: task.createTime,
     startTime: task.startTime ?? null,
