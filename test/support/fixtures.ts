@@ -1,0 +1,98 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { dynamo } from '../../lib/aws.js';
+import { config } from '../../lib/config.js';
+import { newApiKey, ulid } from '../../lib/ids.js';
+import type { Account } from '../../lib/model.js';
+import { accountStore } from '../../lib/stores/accounts.js';
+import { startSubmailSimulator } from '../../local/simulators/submail.js';
+import type { Simulator } from '../../local/simulators/harness.js';
+
+export const SUBMAIL_APPID = 'test-app';
+export const SUBMAIL_APPKEY = 'test-appkey-0123456789abcdef0123';
+
+export async function createAccount(): Promise<{ account: Account; apiKey: string }> {
+  const account: Account = {
+    accountId: `acct-${ulid().slice(-10).toLowerCase()}`,
+    name: 'test',
+    balance: 1_000_000,
+    route: ['submail'],
+    createTime: new Date().toISOString(),
+  };
+  const apiKey = newApiKey();
+  await accountStore().put(account, apiKey);
+  return { account, apiKey };
+}
+
+/** A SUBMAIL simulator that the functions in this process are configured to call. */
+export async function startSubmail(signType: 'md5' | 'sha1' | 'normal' = 'md5'): Promise<Simulator> {
+  const sim = await startSubmailSimulator({ appid: SUBMAIL_APPID, appkey: SUBMAIL_APPKEY });
+  process.env.QUNFA_PROVIDERS_JSON = JSON.stringify({
+    submail: { baseUrl: sim.url, appid: SUBMAIL_APPID, appkey: SUBMAIL_APPKEY, signType },
+  });
+  return sim;
+}
+
+export function apiEvent(opts: {
+  method: string;
+  path: string;
+  body?: string;
+  apiKey?: string;
+  pathParameters?: Record<string, string>;
+  contentType?: string;
+}): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  if (opts.apiKey) headers.Authorization = `Bearer ${opts.apiKey}`;
+  if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
+  return {
+    version: '2.0',
+    routeKey: `${opts.method} ${opts.path}`,
+    rawPath: opts.path,
+    rawQueryString: '',
+    headers,
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
+    ...(opts.pathParameters ? { pathParameters: opts.pathParameters } : {}),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: { method: opts.method, path: opts.path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
+      requestId: ulid(),
+      routeKey: `${opts.method} ${opts.path}`,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+  };
+}
+
+type Handler = (event: APIGatewayProxyEventV2, context: never) => Promise<unknown>;
+
+export async function call(handler: unknown, event: APIGatewayProxyEventV2): Promise<{ status: number; body: Record<string, any> }> {
+  const context = { functionName: 'test', awsRequestId: ulid(), getRemainingTimeInMillis: () => 30_000 } as never;
+  const res = (await (handler as Handler)(event, context)) as APIGatewayProxyStructuredResultV2;
+  return { status: res.statusCode ?? 0, body: res.body ? JSON.parse(res.body) : {} };
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every tasks-table item (task or chunk) that belongs to an account's tasks. */
+export async function taskItemsOf(accountId: string): Promise<number> {
+  const r = await dynamo().send(
+    new ScanCommand({ TableName: config.tasksTable, FilterExpression: 'accountId = :a', ExpressionAttributeValues: { ':a': accountId } }),
+  );
+  return r.Items?.length ?? 0;
+}
+
+export const phones = (n: number, start = 13_000_000_000): string[] =>
+  Array.from({ length: n }, (_, i) => String(start + i));
