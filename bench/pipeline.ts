@@ -1,0 +1,143 @@
+/**
+ * `npm run bench`: measures the budgets of DESIGN.md on the local stack
+ * (DynamoDB Local, fauxqs, SUBMAIL simulator), in one process, and prints them.
+ *  1. send-batch handler time for 10,000 and 100,000 inline recipients;
+ *  2. end-to-end throughput of a 100,000-recipient task (submit → succeeded)
+ *     beside the raw floor: the same provider calls and message writes done
+ *     directly, with the same concurrency, in the same run;
+ *  3. provider requests per chunk, DynamoDB write units and SQS requests per recipient.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { dynamo, sqsClient } from '../lib/aws.js';
+import { newApiKey } from '../lib/ids.js';
+import { getProvider } from '../lib/providers/index.js';
+import { accountStore } from '../lib/stores/accounts.js';
+import { messageStore } from '../lib/stores/messages.js';
+import { taskStore } from '../lib/stores/tasks.js';
+import { inProcessInvoke, startPoller } from '../local/poller.js';
+import { startSubmailSimulator } from '../local/simulators/submail.js';
+import { startLocalStack } from '../local/stack.js';
+import { apiEvent, call } from '../test/support/fixtures.js';
+
+process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+const stack = await startLocalStack({ stage: 'local' });
+const sim = await startSubmailSimulator({ appid: 'bench', appkey: 'bench-key' });
+process.env.QUNFA_PROVIDERS_JSON = JSON.stringify({ submail: { baseUrl: sim.url, appid: 'bench', appkey: 'bench-key', signType: 'md5' } });
+
+// Count what the pipeline costs: write capacity reported by DynamoDB itself, SQS requests by kind.
+let writeUnits = 0;
+const sqsCalls: Record<string, number> = {};
+const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item)?(Items)?Command$/;
+dynamo().middlewareStack.add(
+  (next, context) => async (args) => {
+    if (!WRITES.test(context.commandName ?? '')) return next(args);
+    const input = args.input as Record<string, unknown>;
+    input.ReturnConsumedCapacity = 'TOTAL';
+    const out = await next(args);
+    const cc = (out.output as { ConsumedCapacity?: { WriteCapacityUnits?: number; CapacityUnits?: number } | { WriteCapacityUnits?: number; CapacityUnits?: number }[] }).ConsumedCapacity;
+    for (const c of Array.isArray(cc) ? cc : cc ? [cc] : []) writeUnits += c.WriteCapacityUnits ?? c.CapacityUnits ?? 0;
+    return out;
+  },
+  { step: 'initialize', name: 'benchCapacity' },
+);
+const countSqs = (client: SQSClient) =>
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      const name = context.commandName ?? 'unknown';
+      const messages = (out.output as { Messages?: unknown[] }).Messages;
+      // An empty long poll is the event source's idle cost, not the task's.
+      if (name !== 'ReceiveMessageCommand' || (messages?.length ?? 0) > 0) sqsCalls[name] = (sqsCalls[name] ?? 0) + 1;
+      return out;
+    },
+    { step: 'initialize', name: 'benchSqs' },
+  );
+countSqs(sqsClient());
+const pollerSqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+countSqs(pollerSqs);
+
+const { handler: sendBatch } = await import('../functions/send-batch.js');
+const apiKey = newApiKey();
+await accountStore().put({ accountId: 'bench', name: 'bench', balance: 1e12, route: ['submail'], createTime: new Date().toISOString() }, apiKey);
+const numbers = (n: number, start: number) => Array.from({ length: n }, (_, i) => String(start + i));
+const submit = (to: string[], content: string) =>
+  call(sendBatch, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey, body: JSON.stringify({ to, content }) }));
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const lines: string[] = [];
+const report = (s: string) => {
+  lines.push(s);
+  console.log(s);
+};
+
+// 1. Accepting a task (handler time; nothing consumes the queues yet).
+for (const n of [10_000, 100_000]) {
+  const times: number[] = [];
+  for (let run = 0; run < 5; run++) {
+    const to = numbers(n, 13_000_000_000 + run * 200_000);
+    const t = performance.now();
+    const r = await submit(to, `【压测】accept ${n} ${run}`);
+    times.push(performance.now() - t);
+    if (r.status !== 202) throw new Error(`submit failed: ${JSON.stringify(r.body)}`);
+  }
+  report(`accept ${n.toLocaleString('en')} inline recipients: median ${median(times).toFixed(1)} ms handler time (budget ${n === 10_000 ? 100 : 1000} ms; runs ${times.map((x) => x.toFixed(0)).join(', ')})`);
+}
+// Drop the accepted-but-unsent tasks from the queue so they do not distort the throughput run.
+const { purgeAll } = await import('../test/support/queues.js');
+await purgeAll(stack.queueUrls);
+
+// 2. End to end: submit → fan-out → dispatch → succeeded.
+const N = 100_000;
+sim.reset();
+writeUnits = 0;
+for (const k of Object.keys(sqsCalls)) delete sqsCalls[k];
+const poller = startPoller({ sqs: pollerSqs, def: stack.def, queueUrls: stack.queueUrls, invoke: inProcessInvoke(), waitSeconds: 1, concurrency: 4 });
+const tasks = taskStore();
+const t0 = performance.now();
+const accepted = await submit(numbers(N, 15_000_000_000), '【压测】端到端吞吐');
+const taskId = accepted.body.taskId as string;
+for (;;) {
+  const t = await tasks.get(taskId);
+  if (t && (t.status === 'succeeded' || t.status === 'failed')) break;
+  await new Promise((r) => setTimeout(r, 20));
+}
+const e2eMs = performance.now() - t0;
+await poller.stop();
+const task = await tasks.get(taskId);
+const stats = sim.stats();
+const units = writeUnits;
+const sqsTotal = Object.values(sqsCalls).reduce((a, b) => a + b, 0);
+
+// Raw floor: the same provider requests and message writes, no pipeline.
+const provider = await getProvider('submail');
+const messages = messageStore();
+const floorPhones = numbers(N, 16_000_000_000);
+const tf = performance.now();
+const chunks: string[][] = [];
+for (let i = 0; i < N; i += provider.batchLimit) chunks.push(floorPhones.slice(i, i + provider.batchLimit));
+let next = 0;
+await Promise.all(
+  Array.from({ length: 4 }, async () => {
+    while (next < chunks.length) {
+      const phones = chunks[next++] ?? [];
+      const out = await provider.send({ phones, content: '【压测】floor', tag: 'floor', idempotencyKey: `floor-${next}` });
+      if (out.kind !== 'answered') throw new Error('floor send failed');
+      const now = new Date().toISOString();
+      await messages.putAll(out.results.map((r) => ({
+        taskId: 'FLOOR', phone: r.phone, chunkNo: 0, provider: 'submail' as const, status: 'submitted' as const,
+        ...(r.accepted ? { providerMessageId: r.providerMessageId } : {}), submitTime: now,
+      })));
+    }
+  }),
+);
+const floorMs = performance.now() - tf;
+
+report(`end to end ${N.toLocaleString('en')} recipients: ${(e2eMs / 1000).toFixed(2)} s, ${Math.round(N / (e2eMs / 1000)).toLocaleString('en')} recipients/s; status ${task?.status}, submitted ${task?.counts.submitted}`);
+report(`raw floor (same provider calls + message writes, concurrency 4): ${(floorMs / 1000).toFixed(2)} s, ${Math.round(N / (floorMs / 1000)).toLocaleString('en')} recipients/s; pipeline/floor throughput ratio ${(floorMs / e2eMs).toFixed(2)}`);
+report(`provider requests per chunk: ${(stats.requests / (task?.chunkCount ?? 1)).toFixed(2)} (${stats.requests} requests, ${task?.chunkCount} chunks, ${stats.duplicateRecipients} recipients received twice)`);
+report(`DynamoDB write units per recipient (without receipts): ${(units / N).toFixed(3)} (${units.toFixed(0)} WCU; budget 2.5 with receipts)`);
+report(`SQS requests per recipient: ${(sqsTotal / N).toFixed(5)} (${JSON.stringify(sqsCalls)}; budget 0.1)`);
+
+await sim.stop();
+await stack.stop();
+process.exit(0);
