@@ -113,6 +113,19 @@ describe('chunk dispatch: nothing is sent twice', () => {
     expect(recorded.every((m) => m.status === 'submitted' && /^[0-9a-f]{32}$/.test(m.providerMessageId ?? ''))).toBe(true);
   });
 
+  it('a dispatcher that outlives its lease does not count the chunk a second time', async () => {
+    const ref = await runningTask(3, 13_200_011_000);
+    sim.setFault({ mode: 'delay', ms: 1_500 });
+    const slow = dispatchChunk(ref, { ...deps(), now: Date.now, leaseMs: 300 });
+    await new Promise((r) => setTimeout(r, 600));
+    // Another delivery finds the lease expired and recovers the chunk while the send is in flight.
+    expect(await dispatchChunk(ref, { ...deps(), now: Date.now, leaseMs: 300 })).toBe('recovered');
+    expect(await slow).toBe('lost-lease');
+    const task = await tasks.get(ref.taskId);
+    expect(task).toMatchObject({ chunksSettled: 1, counts: { unknown: 3, submitted: 0 } });
+    expect(sim.stats()).toMatchObject({ requests: 1, recipients: 3 });
+  });
+
   it('through the real queue: a crash leaves the SQS message, redelivery recovers without a resend', async () => {
     const def = loadServiceDefinition('local');
     const urls = await queueUrlsByName(def);
