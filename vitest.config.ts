@@ -7,7 +7,7 @@ process.env.QUNFA_TEST_DDB_PORT ??= String(await freePort());
 process.env.QUNFA_TEST_SQS_PORT ??= String(await freePort());
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-process.env.POWERTOOLS_DEV ??= 'false';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 export default defineConfig({
   test: {

@@ -20,6 +20,7 @@ import { startLocalStack } from '../local/stack.js';
 import { apiEvent, call } from '../test/support/fixtures.js';
 
 process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const stack = await startLocalStack({ stage: 'local' });
 const sim = await startSubmailSimulator({ appid: 'bench', appkey: 'bench-key' });
 process.env.QUNFA_PROVIDERS_JSON = JSON.stringify({ submail: { baseUrl: sim.url, appid: 'bench', appkey: 'bench-key', signType: 'md5' } });

@@ -1,5 +1,5 @@
 import { config } from './config.js';
-import { logInfo } from './log.js';
+import { reportDispatch } from './log.js';
 import { getProvider } from './providers/index.js';
 import { enqueueAll } from './queue.js';
 import { accountStore, type AccountStore } from './stores/accounts.js';
@@ -24,6 +24,6 @@ export const wiring = {
     messages: messageStore(),
     provider: getProvider,
     leaseMs: config.chunkLeaseMs,
-    log: logInfo,
+    report: reportDispatch,
   }),
 };

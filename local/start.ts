@@ -59,6 +59,7 @@ try {
         submail: { baseUrl: submail.url, appid: 'qunfa-local', appkey: 'local-submail-appkey-0123456789ab', signType: 'md5' },
       }),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     },
   });
   cleanups.push(() => {

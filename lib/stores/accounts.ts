@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
 import { hashApiKey } from '../ids.js';
@@ -52,10 +52,4 @@ export function accountStore(table = config.accountsTable): AccountStore {
       );
     },
   };
-}
-
-export async function putApiKeyOnly(apiKey: string, accountId: string, table = config.accountsTable): Promise<void> {
-  await dynamo().send(
-    new PutCommand({ TableName: table, Item: { ...apiKeyKey(apiKey), accountId, createTime: new Date().toISOString() } }),
-  );
 }

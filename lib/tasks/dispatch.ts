@@ -29,8 +29,14 @@ export interface DispatchDeps {
   leaseMs: number;
   now?: () => number;
   crash?: (point: CrashPoint) => void;
-  log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Where logs and metrics hear about outcomes. */
+  report?: (event: DispatchEvent) => void;
 }
+
+export type DispatchEvent =
+  | { kind: 'settled'; taskId: string; accountId: string; chunkNo: number; provider: ProviderName; status: ChunkSettlement['status']; counts: Partial<StatusCounts> }
+  | { kind: 'recovered'; taskId: string; accountId: string; chunkNo: number; unknown: number }
+  | { kind: 'lost-lease'; taskId: string; accountId: string; chunkNo: number };
 
 /** Another dispatcher holds a live lease: retry this queue message later. */
 export class ChunkBusyError extends Error {
@@ -84,11 +90,12 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
   if (!settled) {
     // Our lease ran out while the provider was answering and a recovery run
     // settled the chunk as unknown. Nothing was sent twice; say so loudly.
-    deps.log?.('chunk settled by lease recovery while its send completed', { taskId: task.taskId, chunkNo: chunk.chunkNo });
+    deps.report?.({ kind: 'lost-lease', taskId: task.taskId, accountId: task.accountId, chunkNo: chunk.chunkNo });
     return 'lost-lease';
   }
   await deps.tasks.finishIfDone(task.taskId, iso(now()));
-  deps.log?.('chunk settled', {
+  deps.report?.({
+    kind: 'settled',
     taskId: task.taskId,
     accountId: task.accountId,
     chunkNo: chunk.chunkNo,
@@ -144,7 +151,7 @@ async function recoverAbandoned(task: Task, chunk: Chunk, provider: ProviderName
   const counts = countByStatus([...found.map((m) => m.status), ...missing.map((m) => m.status)]);
   const status = missing.length > 0 ? 'unknown' : (counts.submitted ?? 0) > 0 ? 'sent' : 'rejected';
   await deps.tasks.settleChunk(task.taskId, chunk.chunkNo, chunk.attempt ?? '', { status, provider, counts, code: 'DISPATCH_INTERRUPTED' }, submitTime);
-  deps.log?.('abandoned chunk recovered', { taskId: task.taskId, chunkNo: chunk.chunkNo, unknown: missing.length });
+  deps.report?.({ kind: 'recovered', taskId: task.taskId, accountId: task.accountId, chunkNo: chunk.chunkNo, unknown: missing.length });
 }
 
 function countByStatus(statuses: readonly SettledMessageStatus[]): Partial<StatusCounts> {
