@@ -10,7 +10,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { dynamo, sqsClient } from '../lib/aws.js';
 import { newApiKey } from '../lib/ids.js';
-import { getProvider } from '../lib/providers/index.js';
+import { chunkSizeFor, getProvider } from '../lib/providers/index.js';
 import { accountStore } from '../lib/stores/accounts.js';
 import { messageStore } from '../lib/stores/messages.js';
 import { taskStore } from '../lib/stores/tasks.js';
@@ -115,7 +115,8 @@ const messages = messageStore();
 const floorPhones = numbers(N, 16_000_000_000);
 const tf = performance.now();
 const chunks: string[][] = [];
-for (let i = 0; i < N; i += provider.batchLimit) chunks.push(floorPhones.slice(i, i + provider.batchLimit));
+const size = chunkSizeFor(['submail']);
+for (let i = 0; i < N; i += size) chunks.push(floorPhones.slice(i, i + size));
 let next = 0;
 await Promise.all(
   Array.from({ length: 4 }, async () => {

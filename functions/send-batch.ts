@@ -10,6 +10,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Er
     const input = sendBatchInput.parse(event.body);
     const task = await submitTask(context.account, input, {
       tasks: wiring.tasks(),
+      templates: wiring.templates(),
       enqueueFanOut: (taskId) => wiring.enqueueFanOut([taskId]),
     });
     return json(202, task);

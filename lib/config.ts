@@ -12,6 +12,7 @@ export const config = {
   get tasksTable() { return required('QUNFA_TASKS_TABLE'); },
   get messagesTable() { return required('QUNFA_MESSAGES_TABLE'); },
   get accountsTable() { return required('QUNFA_ACCOUNTS_TABLE'); },
+  get templatesTable() { return required('QUNFA_TEMPLATES_TABLE'); },
   get fanOutQueue() { return required('QUNFA_FANOUT_QUEUE'); },
   get dispatchQueue() { return required('QUNFA_DISPATCH_QUEUE'); },
   /** How long a dispatcher owns a chunk in `sending`; must exceed the provider timeout. */

@@ -25,6 +25,10 @@ export function reportDispatch(e: DispatchEvent): void {
       metrics.addMetric('ChunksRecovered', MetricUnit.Count, 1);
       metrics.addMetric('RecipientsUnknown', MetricUnit.Count, e.unknown);
       break;
+    case 'failover':
+      logger.warn('provider refused the whole chunk; trying the next provider of the route', { ...e });
+      metrics.addMetric('ProviderFailovers', MetricUnit.Count, 1);
+      break;
     case 'lost-lease':
       logger.error('chunk was recovered by another dispatcher while its send completed; counted as unknown', { ...e });
       metrics.addMetric('ChunksLostLease', MetricUnit.Count, 1);

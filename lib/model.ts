@@ -24,13 +24,25 @@ export interface Account {
   createTime: string;
 }
 
+/** What a task keeps of its template: per-vendor ids and the values for its variables. */
+export interface TaskTemplate {
+  templateId: string;
+  vendorTemplateIds: Partial<Record<ProviderName, string>>;
+  vars: Record<string, string>;
+}
+
+/** Settled recipients per provider: which provider sent which messages. */
+export type ProviderCounts = Partial<Record<ProviderName, Partial<StatusCounts>>>;
+
 export interface Task {
   taskId: string;
   accountId: string;
   status: TaskStatus;
   name?: string;
   tag?: string;
+  /** The text sent (rendered from the template when there is one), 【签名】 included. */
   content: string;
+  template?: TaskTemplate;
   segments: number;
   fee: number;
   memberCount: number;
@@ -40,6 +52,7 @@ export interface Task {
   chunkCount: number;
   chunksSettled: number;
   counts: StatusCounts;
+  byProvider: ProviderCounts;
   createTime: string;
   /** When the task may start; present only while the task waits for fan-out. */
   dueAt?: string;

@@ -5,6 +5,7 @@ import { enqueueAll } from './queue.js';
 import { accountStore, type AccountStore } from './stores/accounts.js';
 import { messageStore } from './stores/messages.js';
 import { taskStore, type TaskStore } from './stores/tasks.js';
+import { templateStore, type TemplateStore } from './stores/templates.js';
 import type { DispatchDeps } from './tasks/dispatch.js';
 
 /**
@@ -13,10 +14,12 @@ import type { DispatchDeps } from './tasks/dispatch.js';
  */
 let tasks: TaskStore | undefined;
 let accounts: AccountStore | undefined;
+let templates: TemplateStore | undefined;
 
 export const wiring = {
   tasks: () => (tasks ??= taskStore()),
   accounts: () => (accounts ??= accountStore()),
+  templates: () => (templates ??= templateStore()),
   enqueueFanOut: (taskIds: string[]) => enqueueAll(config.fanOutQueue, taskIds.map((taskId) => ({ taskId }))),
   enqueueChunks: (refs: { taskId: string; chunkNo: number }[]) => enqueueAll(config.dispatchQueue, refs),
   dispatch: (): DispatchDeps => ({

@@ -34,3 +34,8 @@ export const SUBMAIL_V2_EXCLUDED: Record<string, readonly string[]> = {
   'sms/multixsend': ['multi'],
   'sms/batchxsend': ['vars'],
 };
+
+/** SUBHOOK push signature: md5(token + subhook_key) (§1.6). */
+export function subhookSignature(token: string, key: string): string {
+  return createHash('md5').update(`${token}${key}`, 'utf8').digest('hex');
+}

@@ -1,96 +1,135 @@
+import { z } from 'zod';
 import { postForm } from './http.js';
-import { SUBMAIL_V2_EXCLUDED, submailSignature, type SubmailSignType } from './submail-sign.js';
-import type { Provider, RecipientResult, SendOutcome, SendRequest } from './types.js';
+import { SUBMAIL_V2_EXCLUDED, submailSignature } from './submail-sign.js';
+import { transportOutcome, type BalanceResult, type ProviderDescriptor, type RecipientResult, type SendOutcome, type SendRequest } from './types.js';
 
 /**
- * SUBMAIL (赛邮) `sms/batchsend`: free content with a 【签名】, up to 10,000
- * comma-separated numbers per request (seed 003, reference/providers.md §1).
+ * SUBMAIL (赛邮): `sms/batchsend` for free content with a 【签名】 and
+ * `sms/batchxsend` for a template (`project` + `vars`), up to 10,000
+ * comma-separated numbers per request (seed 003, reference/providers.md §1);
+ * `balance/sms` for the balance.
  */
-export const SUBMAIL_BATCH_LIMIT = 10_000;
-
-export interface SubmailConfig {
-  baseUrl: string;
-  appid: string;
-  appkey: string;
-  signType?: SubmailSignType;
-}
+const configSchema = z.object({
+  baseUrl: z.string().url(),
+  appid: z.string().min(1),
+  appkey: z.string().min(1),
+  signType: z.enum(['normal', 'md5', 'sha1']).default('md5'),
+});
+export type SubmailConfig = z.infer<typeof configSchema>;
 
 /** SUBMAIL error codes → qunfa's stable codes (reference §1.7). */
 const CODES: Record<string, [code: string, message: string]> = {
-  '101': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: incorrect APP ID'],
-  '102': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: app disabled'],
-  '103': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: developer not verified'],
-  '104': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: developer not verified'],
-  '105': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: account expired'],
-  '106': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: account disabled'],
-  '107': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: invalid sign_type'],
-  '108': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: invalid signature'],
-  '109': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: invalid appkey'],
-  '110': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: invalid sign_type'],
-  '111': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: empty signature'],
-  '113': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: caller IP not in whitelist'],
-  '151': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: bad timestamp'],
-  '152': ['PROVIDER_AUTH_FAILED', 'SUBMAIL: timestamp expired'],
-  '114': ['RECIPIENT_BLOCKED', 'SUBMAIL: number is on the account blocklist'],
-  '115': ['RATE_LIMITED_NUMBER', 'SUBMAIL: number request frequency limit'],
-  '251': ['INVALID_NUMBER', 'SUBMAIL: bad recipient number'],
-  '252': ['INVALID_NUMBER', 'SUBMAIL: bad recipient number'],
-  '253': ['RECIPIENT_UNSUBSCRIBED', 'SUBMAIL: recipient unsubscribed'],
-  '401': ['SIGNATURE_INVALID', 'SUBMAIL: empty SMS signature'],
-  '402': ['SIGNATURE_INVALID', 'SUBMAIL: SMS signature too long'],
-  '411': ['SIGNATURE_INVALID', 'SUBMAIL: missing or invalid 【】 signature'],
-  '412': ['SIGNATURE_INVALID', 'SUBMAIL: SMS signature length'],
-  '413': ['SIGNATURE_INVALID', 'SUBMAIL: SMS signature length'],
-  '403': ['CONTENT_REQUIRED', 'SUBMAIL: empty content'],
-  '414': ['CONTENT_REQUIRED', 'SUBMAIL: empty content'],
-  '419': ['CONTENT_REQUIRED', 'SUBMAIL: empty content'],
-  '404': ['CONTENT_TOO_LONG', 'SUBMAIL: content plus signature over 1000 characters'],
-  '415': ['CONTENT_TOO_LONG', 'SUBMAIL: content over 1000 characters'],
-  '405': ['CONTENT_BANNED_WORD', 'SUBMAIL: content contains a banned word'],
-  '408': ['DUPLICATE_CONTENT', 'SUBMAIL: identical message already sent to this contact'],
-  '409': ['TEMPLATE_UNDER_REVIEW', 'SUBMAIL: template under review'],
-  '420': ['TEMPLATE_REJECTED', 'SUBMAIL: no approved template matches the content'],
-  '901': ['PROVIDER_DAILY_QUOTA', 'SUBMAIL: daily quota reached'],
-  '903': ['PROVIDER_BALANCE_INSUFFICIENT', 'SUBMAIL: SMS credits insufficient'],
-  '904': ['PROVIDER_BALANCE_INSUFFICIENT', 'SUBMAIL: money balance insufficient'],
-  '905': ['PROVIDER_BALANCE_INSUFFICIENT', 'SUBMAIL: transactional credits insufficient'],
+  '101': ['PROVIDER_AUTH_FAILED', 'incorrect APP ID'],
+  '102': ['PROVIDER_AUTH_FAILED', 'app disabled'],
+  '103': ['PROVIDER_AUTH_FAILED', 'developer not verified'],
+  '104': ['PROVIDER_AUTH_FAILED', 'developer not verified'],
+  '105': ['PROVIDER_AUTH_FAILED', 'account expired'],
+  '106': ['PROVIDER_AUTH_FAILED', 'account disabled'],
+  '107': ['PROVIDER_AUTH_FAILED', 'invalid sign_type'],
+  '108': ['PROVIDER_AUTH_FAILED', 'invalid signature'],
+  '109': ['PROVIDER_AUTH_FAILED', 'invalid appkey'],
+  '110': ['PROVIDER_AUTH_FAILED', 'invalid sign_type'],
+  '111': ['PROVIDER_AUTH_FAILED', 'empty signature'],
+  '112': ['PROVIDER_AUTH_FAILED', 'subscription disabled'],
+  '113': ['PROVIDER_AUTH_FAILED', 'caller IP not in whitelist'],
+  '119': ['PROVIDER_AUTH_FAILED', 'permission denied'],
+  '151': ['PROVIDER_AUTH_FAILED', 'bad timestamp'],
+  '152': ['PROVIDER_AUTH_FAILED', 'timestamp more than 6 s old'],
+  '114': ['RECIPIENT_BLOCKED', 'number is on the account blocklist'],
+  '115': ['RATE_LIMITED_NUMBER', 'number request frequency limit'],
+  '116': ['SIGNATURE_INVALID', 'SMS signature already used by another app'],
+  '117': ['TEMPLATE_INVALID', 'template invalid'],
+  '118': ['TEMPLATE_INVALID', 'template invalid'],
+  '120': ['TEMPLATE_INVALID', 'template invalid'],
+  '201': ['INVALID_NUMBER', 'bad address book recipient'],
+  '202': ['INVALID_NUMBER', 'bad address book recipient'],
+  '203': ['INVALID_NUMBER', 'bad address book recipient'],
+  '251': ['INVALID_NUMBER', 'bad recipient number'],
+  '252': ['INVALID_NUMBER', 'bad recipient number'],
+  '253': ['RECIPIENT_UNSUBSCRIBED', 'recipient unsubscribed'],
+  '305': ['TEMPLATE_ID_MISSING', 'project ID empty'],
+  '306': ['TEMPLATE_NOT_FOUND', 'project ID invalid'],
+  '307': ['TEMPLATE_VARS_INVALID', 'bad JSON in vars'],
+  '310': ['PROVIDER_BAD_REQUEST', 'tag longer than 32 characters'],
+  '401': ['SIGNATURE_INVALID', 'empty SMS signature'],
+  '402': ['SIGNATURE_INVALID', 'SMS signature over 40 characters'],
+  '411': ['SIGNATURE_INVALID', 'missing or invalid 【】 signature'],
+  '412': ['SIGNATURE_INVALID', 'SMS signature length'],
+  '413': ['SIGNATURE_INVALID', 'SMS signature length'],
+  '403': ['CONTENT_REQUIRED', 'empty content'],
+  '414': ['CONTENT_REQUIRED', 'empty content'],
+  '419': ['CONTENT_REQUIRED', 'empty content'],
+  '404': ['CONTENT_TOO_LONG', 'content plus signature over 1000 characters'],
+  '415': ['CONTENT_TOO_LONG', 'content over 1000 characters'],
+  '416': ['PROVIDER_BAD_REQUEST', 'title over 64 characters'],
+  '405': ['CONTENT_BANNED_WORD', 'content contains a banned word'],
+  '406': ['TEMPLATE_ID_MISSING', 'project empty'],
+  '407': ['TEMPLATE_NOT_FOUND', 'project invalid'],
+  '408': ['DUPLICATE_CONTENT', 'identical message already sent to this contact'],
+  '409': ['TEMPLATE_UNDER_REVIEW', 'template under review'],
+  '410': ['PROVIDER_BAD_REQUEST', 'bad multi parameter'],
+  '417': ['TEMPLATE_ID_MISSING', 'template ID missing'],
+  '418': ['TEMPLATE_NOT_FOUND', 'template not found'],
+  '420': ['TEMPLATE_REJECTED', 'no approved template matches the content'],
+  '422': ['TEMPLATE_INVALID', 'template over 255 characters'],
+  '501': ['PROVIDER_BAD_REQUEST', 'bad address book'],
+  '901': ['PROVIDER_DAILY_QUOTA', 'daily quota reached'],
+  '903': ['PROVIDER_BALANCE_INSUFFICIENT', 'SMS credits insufficient'],
+  '904': ['PROVIDER_BALANCE_INSUFFICIENT', 'money balance insufficient'],
+  '905': ['PROVIDER_BALANCE_INSUFFICIENT', 'transactional credits insufficient'],
 };
 
 export function submailError(vendorCode: string, vendorMsg?: string): { code: string; message: string } {
   const known = CODES[vendorCode];
-  if (known) return { code: known[0], message: known[1] };
+  if (known) return { code: known[0], message: `SUBMAIL ${vendorCode}: ${known[1]}` };
   return { code: 'PROVIDER_BAD_REQUEST', message: `SUBMAIL error ${vendorCode}${vendorMsg ? `: ${vendorMsg}` : ''}` };
 }
 
 interface SubmailItem { status?: string; to?: string; send_id?: string; fee?: number; code?: string | number; msg?: string }
-interface SubmailBody extends SubmailItem { batchlist?: string; total_fee?: number; responses?: SubmailItem[] }
+interface SubmailBody extends SubmailItem { batchlist?: string; total_fee?: number; responses?: SubmailItem[]; balance?: string; transactional_balance?: string }
 
-export function submail(cfg: SubmailConfig, timeoutMs: number): Provider {
-  const signType = cfg.signType ?? 'md5';
-  return {
-    name: 'submail',
-    batchLimit: SUBMAIL_BATCH_LIMIT,
-    async send(req: SendRequest): Promise<SendOutcome> {
-      const params: Record<string, string> = {
-        appid: cfg.appid,
-        to: req.phones.join(','),
-        content: req.content,
-        tag: req.tag.slice(0, 32),
-      };
-      if (signType !== 'normal') {
-        params.timestamp = String(Math.floor(Date.now() / 1000));
-        params.sign_type = signType;
-        params.sign_version = '2';
+export const submail: ProviderDescriptor<SubmailConfig> = {
+  batchLimit: 10_000,
+  requiresTemplate: false,
+  parseConfig: (raw) => configSchema.parse(raw),
+  create(cfg, timeoutMs) {
+    const base = cfg.baseUrl.replace(/\/$/, '');
+    const signed = (api: string, params: Record<string, string>) => {
+      const p: Record<string, string> = { appid: cfg.appid, ...params };
+      if (cfg.signType !== 'normal') {
+        p.timestamp = String(Math.floor(Date.now() / 1000));
+        p.sign_type = cfg.signType;
+        p.sign_version = '2';
       }
-      params.signature = submailSignature(params, cfg.appid, cfg.appkey, signType, SUBMAIL_V2_EXCLUDED['sms/batchsend']);
-
-      const http = await postForm(`${cfg.baseUrl.replace(/\/$/, '')}/sms/batchsend.json`, params, timeoutMs);
-      if (http.kind === 'not-sent') return { kind: 'rejected', code: 'PROVIDER_UNREACHABLE', message: `SUBMAIL unreachable: ${http.reason}` };
-      if (http.kind === 'maybe-sent') return { kind: 'unknown', code: 'PROVIDER_NO_ANSWER', message: `SUBMAIL did not answer: ${http.reason}` };
-      return classify(http.status, http.body, req.phones);
-    },
-  };
-}
+      p.signature = submailSignature(p, cfg.appid, cfg.appkey, cfg.signType, SUBMAIL_V2_EXCLUDED[api] ?? []);
+      return postForm(`${base}/${api}.json`, p, timeoutMs);
+    };
+    return {
+      name: 'submail',
+      async send(req: SendRequest): Promise<SendOutcome> {
+        const project = req.template?.vendorTemplateId;
+        const http = project
+          ? await signed('sms/batchxsend', { to: req.phones.join(','), project, vars: JSON.stringify(req.template?.vars ?? {}), tag: req.tag.slice(0, 32) })
+          : await signed('sms/batchsend', { to: req.phones.join(','), content: req.content, tag: req.tag.slice(0, 32) });
+        if (http.kind !== 'response') return transportOutcome('SUBMAIL', http);
+        return classify(http.status, http.body, req.phones);
+      },
+      async balance(): Promise<BalanceResult> {
+        const http = await signed('balance/sms', {});
+        if (http.kind !== 'response') return { kind: 'error', code: 'PROVIDER_NO_ANSWER', message: `SUBMAIL balance: ${http.reason}` };
+        try {
+          const body = JSON.parse(http.body) as SubmailBody;
+          if (body.status !== 'success') return { kind: 'error', ...submailError(String(body.code ?? ''), body.msg) };
+          const general = Number(body.balance ?? 0);
+          const transactional = Number(body.transactional_balance ?? 0);
+          return { kind: 'balance', points: general + transactional, detail: { balance: general, transactional_balance: transactional } };
+        } catch {
+          return { kind: 'error', code: 'PROVIDER_BAD_ANSWER', message: `SUBMAIL balance answered HTTP ${http.status} with an unreadable body` };
+        }
+      },
+    };
+  },
+};
 
 /** Exported for unit tests: the body decides, whatever the HTTP status (reference §1.1). */
 export function classify(status: number, body: string, phones: readonly string[]): SendOutcome {

@@ -1,13 +1,22 @@
 /**
  * The one interface every SMS vendor adapter implements. Adding a vendor means
- * adding one file next to this one and registering it in ./index.ts.
+ * adding one adapter file next to this one and one line in ./registry.ts.
  */
-export type ProviderName = 'submail';
+export type { ProviderName } from './registry.js';
+import type { ProviderName } from './registry.js';
+
+/** A template as the chunk needs it: this vendor's approved id, and the values for its variables. */
+export interface TemplateRef {
+  /** Absent when the qunfa template has no id at this vendor. */
+  vendorTemplateId?: string;
+  vars: Record<string, string>;
+}
 
 export interface SendRequest {
   phones: readonly string[];
-  /** Full text including the 【签名】. */
+  /** Full text including the 【签名】, already rendered from the template if there is one. */
   content: string;
+  template?: TemplateRef;
   /** ≤32 characters; vendors that support a tag echo it in their receipts. */
   tag: string;
   /** Stable per chunk: vendors that deduplicate on a request id get this. */
@@ -29,9 +38,30 @@ export type SendOutcome =
   | { kind: 'rejected'; code: string; vendorCode?: string; message: string }
   | { kind: 'unknown'; code: string; message: string };
 
+export type BalanceResult =
+  | { kind: 'balance'; points: number; detail?: Record<string, number> }
+  | { kind: 'unsupported'; message: string }
+  | { kind: 'error'; code: string; message: string };
+
 export interface Provider {
   readonly name: ProviderName;
-  /** Most recipients one request may carry; the pipeline chunks by it. */
-  readonly batchLimit: number;
   send(req: SendRequest): Promise<SendOutcome>;
+  balance(): Promise<BalanceResult>;
 }
+
+/** What the registry knows of a vendor without credentials. */
+export interface ProviderDescriptor<Config> {
+  /** Most recipients one request may carry; the pipeline chunks by it. */
+  batchLimit: number;
+  /** Sends only approved templates (SendCloud): content-only tasks cannot use it. */
+  requiresTemplate: boolean;
+  /** Validates this vendor's entry of the providers configuration. */
+  parseConfig(raw: unknown): Config;
+  create(config: Config, timeoutMs: number): Provider;
+}
+
+/** Readable message for a transport failure, shared by all adapters. */
+export const transportOutcome = (vendor: string, http: { kind: 'not-sent' | 'maybe-sent'; reason: string }): SendOutcome =>
+  http.kind === 'not-sent'
+    ? { kind: 'rejected', code: 'PROVIDER_UNREACHABLE', message: `${vendor} unreachable: ${http.reason}` }
+    : { kind: 'unknown', code: 'PROVIDER_NO_ANSWER', message: `${vendor} did not answer: ${http.reason}` };

@@ -61,7 +61,9 @@ export interface TaskStore {
   start(taskId: string, now: string): Promise<boolean>;
   markFannedOut(taskId: string): Promise<void>;
   /** queued → sending, or an expired lease taken over for recovery. */
-  claimChunk(taskId: string, chunkNo: number, attempt: string, leaseMs: number, now: number): Promise<ClaimResult>;
+  claimChunk(taskId: string, chunkNo: number, attempt: string, provider: ProviderName, leaseMs: number, now: number): Promise<ClaimResult>;
+  /** Hands a claimed chunk to the next provider of its route, renewing the lease. */
+  switchProvider(taskId: string, chunkNo: number, attempt: string, provider: ProviderName, leaseUntil: number): Promise<boolean>;
   /**
    * sending → final, guarded by the claiming attempt, and the task's counters
    * in the same transaction: a chunk is counted exactly once. False when the
@@ -137,16 +139,16 @@ export function taskStore(table = config.tasksTable): TaskStore {
       );
     },
 
-    async claimChunk(taskId, chunkNo, attempt, leaseMs, now) {
+    async claimChunk(taskId, chunkNo, attempt, provider, leaseMs, now) {
       try {
         const r = await db.send(
           new UpdateCommand({
             TableName: table,
             Key: { pk: taskId, sk: chunkSk(chunkNo) },
-            UpdateExpression: 'SET #s = :sending, attempt = :attempt, leaseUntil = :lease',
+            UpdateExpression: 'SET #s = :sending, attempt = :attempt, leaseUntil = :lease, provider = :p',
             ConditionExpression: '#s = :queued',
             ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':sending': 'sending', ':queued': 'queued', ':attempt': attempt, ':lease': now + leaseMs },
+            ExpressionAttributeValues: { ':sending': 'sending', ':queued': 'queued', ':attempt': attempt, ':lease': now + leaseMs, ':p': provider },
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -156,6 +158,25 @@ export function taskStore(table = config.tasksTable): TaskStore {
         if (e instanceof ConditionalCheckFailedException) {
           return { claimed: false, chunk: e.Item ? toChunk(unmarshall(e.Item)) : undefined };
         }
+        throw e;
+      }
+    },
+
+    async switchProvider(taskId, chunkNo, attempt, provider, leaseUntil) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: taskId, sk: chunkSk(chunkNo) },
+            UpdateExpression: 'SET provider = :p, leaseUntil = :lease',
+            ConditionExpression: '#s = :sending AND attempt = :attempt',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':p': provider, ':lease': leaseUntil, ':sending': 'sending', ':attempt': attempt },
+          }),
+        );
+        return true;
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException) return false;
         throw e;
       }
     },
@@ -175,6 +196,12 @@ export function taskStore(table = config.tasksTable): TaskStore {
         taskNames[`#${status}`] = status;
         taskValues[`:${status}`] = n;
         adds.push(`#c.#${status} :${status}`);
+        if (s.provider) {
+          // byProvider.<provider> exists from creation for every provider of the route.
+          taskNames['#bp'] = 'byProvider';
+          taskNames['#p'] = s.provider;
+          adds.push(`#bp.#p.#${status} :${status}`);
+        }
       }
       try {
         await db.send(

@@ -1,6 +1,6 @@
 import { ulid } from '../ids.js';
 import type { Chunk, Message, SettledMessageStatus, StatusCounts, Task } from '../model.js';
-import type { Provider, ProviderName, SendOutcome } from '../providers/types.js';
+import type { Provider, ProviderName, SendOutcome, SendRequest } from '../providers/types.js';
 import type { MessageStore } from '../stores/messages.js';
 import type { ChunkSettlement, TaskStore } from '../stores/tasks.js';
 
@@ -36,7 +36,8 @@ export interface DispatchDeps {
 export type DispatchEvent =
   | { kind: 'settled'; taskId: string; accountId: string; chunkNo: number; provider: ProviderName; status: ChunkSettlement['status']; counts: Partial<StatusCounts> }
   | { kind: 'recovered'; taskId: string; accountId: string; chunkNo: number; unknown: number }
-  | { kind: 'lost-lease'; taskId: string; accountId: string; chunkNo: number };
+  | { kind: 'lost-lease'; taskId: string; accountId: string; chunkNo: number }
+  | { kind: 'failover'; taskId: string; accountId: string; chunkNo: number; provider: ProviderName; code: string };
 
 /** Another dispatcher holds a live lease: retry this queue message later. */
 export class ChunkBusyError extends Error {
@@ -56,7 +57,7 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
   if (!providerName) throw new Error(`task ${ref.taskId} has an empty route`);
 
   const attempt = ulid();
-  const claim = await deps.tasks.claimChunk(ref.taskId, ref.chunkNo, attempt, deps.leaseMs, now());
+  const claim = await deps.tasks.claimChunk(ref.taskId, ref.chunkNo, attempt, providerName, deps.leaseMs, now());
   if (!claim.claimed) {
     const chunk = claim.chunk;
     if (!chunk) throw new Error(`chunk ${ref.taskId}/${ref.chunkNo} does not exist`);
@@ -65,27 +66,38 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
       return 'already-settled';
     }
     if ((chunk.leaseUntil ?? 0) > now()) throw new ChunkBusyError(ref);
-    await recoverAbandoned(task, chunk, providerName, deps);
+    await recoverAbandoned(task, chunk, chunk.provider ?? providerName, deps);
     await deps.tasks.finishIfDone(ref.taskId, iso(now()));
     return 'recovered';
   }
   deps.crash?.('after-claim');
 
   const chunk = claim.chunk;
-  const provider = await deps.provider(providerName);
-  const outcome = await provider.send({
-    phones: chunk.phones,
-    content: task.content,
-    tag: task.taskId,
-    idempotencyKey: `${task.taskId}-${chunk.chunkNo}`,
-  });
-  deps.crash?.('after-send');
+  // Route order is failover order. Only a definitive rejection of the whole
+  // request moves on: nothing was sent (DESIGN.md invariant 4).
+  let used: ProviderName = providerName;
+  let outcome: SendOutcome | undefined;
+  const refusals: string[] = [];
+  for (const [i, name] of task.route.entries()) {
+    if (i > 0 && !(await deps.tasks.switchProvider(task.taskId, chunk.chunkNo, attempt, name, now() + deps.leaseMs))) {
+      return 'lost-lease';
+    }
+    used = name;
+    const provider = await deps.provider(name);
+    outcome = await provider.send(sendRequestFor(task, chunk, name));
+    deps.crash?.('after-send');
+    if (outcome.kind !== 'rejected') break;
+    refusals.push(`${name}: ${outcome.code}`);
+    deps.report?.({ kind: 'failover', taskId: task.taskId, accountId: task.accountId, chunkNo: chunk.chunkNo, provider: name, code: outcome.code });
+  }
+  if (!outcome) throw new Error(`task ${task.taskId} has an empty route`);
+  if (outcome.kind === 'rejected' && refusals.length > 1) outcome = { ...outcome, message: `every provider refused (${refusals.join('; ')}): ${outcome.message}` };
 
-  const messages = messagesFor(task.taskId, chunk, providerName, outcome, iso(now()));
+  const messages = messagesFor(task.taskId, chunk, used, outcome, iso(now()));
   await deps.messages.putAll(messages);
   deps.crash?.('after-messages');
 
-  const settlement = settlementFor(messages, providerName, outcome);
+  const settlement = settlementFor(messages, used, outcome);
   const settled = await deps.tasks.settleChunk(task.taskId, chunk.chunkNo, attempt, settlement, iso(now()));
   if (!settled) {
     // Our lease ran out while the provider was answering and a recovery run
@@ -99,11 +111,24 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
     taskId: task.taskId,
     accountId: task.accountId,
     chunkNo: chunk.chunkNo,
-    provider: providerName,
+    provider: used,
     status: settlement.status,
     counts: settlement.counts,
   });
   return settlement.status;
+}
+
+function sendRequestFor(task: Task, chunk: Chunk, provider: ProviderName): SendRequest {
+  const vendorTemplateId = task.template?.vendorTemplateIds[provider];
+  return {
+    phones: chunk.phones,
+    content: task.content,
+    ...(task.template ? { template: { vars: task.template.vars, ...(vendorTemplateId ? { vendorTemplateId } : {}) } } : {}),
+    tag: task.taskId,
+    // Deterministic per task and chunk: a vendor that deduplicates on it (SendCloud
+    // sendRequestId) drops a resend of the same chunk.
+    idempotencyKey: `${task.taskId}-${chunk.chunkNo}`,
+  };
 }
 
 function messagesFor(taskId: string, chunk: Chunk, provider: ProviderName, outcome: SendOutcome, submitTime: string): Message[] {

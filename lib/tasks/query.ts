@@ -15,6 +15,10 @@ export interface TaskView {
   segments: number;
   fee: number;
   counts: Record<MessageStatus, number>;
+  /** Settled recipients per provider. */
+  byProvider: Task['byProvider'];
+  route: Task['route'];
+  templateId?: string;
   chunkCount: number;
   createTime: string;
   startTime: string | null;
@@ -43,6 +47,9 @@ export function taskView(task: Task): TaskView {
       rejected: task.counts.rejected,
       unknown: task.counts.unknown,
     },
+    byProvider: task.byProvider ?? {},
+    route: task.route,
+    ...(task.template ? { templateId: task.template.templateId } : {}),
     chunkCount: task.chunkCount,
     createTime: task.createTime,
     startTime: task.startTime ?? null,

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { inspectContent } from '../content.js';
 import { badRequest } from '../errors.js';
 import { ulid } from '../ids.js';
-import type { Account, Chunk, Task } from '../model.js';
+import type { Account, Chunk, Task, TaskTemplate } from '../model.js';
 import { zeroCounts } from '../model.js';
 import { parseRecipients, splitRecipientInput } from '../phone.js';
-import { chunkSizeFor } from '../providers/index.js';
+import { chunkSizeFor, PROVIDER_NAMES, requiresTemplate, type ProviderName } from '../providers/index.js';
+import type { TemplateStore } from '../stores/templates.js';
+import { renderTemplate } from '../templates.js';
 import type { TaskStore } from '../stores/tasks.js';
 
 export const MAX_RECIPIENTS = 100_000;
@@ -13,7 +15,12 @@ export const MAX_RECIPIENTS = 100_000;
 /** The body of POST /v1/tasks as this issue defines it; parsed at the edge. */
 export const sendBatchInput = z.object({
   to: z.union([z.string(), z.array(z.union([z.string(), z.number()])).max(MAX_RECIPIENTS)]),
-  content: z.string(),
+  /** Free text with its 【签名】; or `templateId` + `vars` instead. */
+  content: z.string().optional(),
+  templateId: z.string().min(1).max(64).optional(),
+  vars: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
+  /** Narrows the account's route: a subset of it, in failover order. */
+  route: z.array(z.enum(PROVIDER_NAMES as [ProviderName, ...ProviderName[]])).min(1).optional(),
   name: z.string().max(64).optional(),
   tag: z.string().max(32).optional(),
 });
@@ -33,13 +40,16 @@ export interface SubmittedTask {
 
 export interface SubmitDeps {
   tasks: TaskStore;
+  templates: TemplateStore;
   /** Starts fan-out now; if this is lost, the scheduler releases the task later. */
   enqueueFanOut(taskId: string): Promise<void>;
   now?: () => Date;
 }
 
 export async function submitTask(account: Account, input: SendBatchInput, deps: SubmitDeps): Promise<SubmittedTask> {
-  const content = inspectContent(input.content);
+  const { text, template } = await resolveContent(account, input, deps.templates);
+  const content = inspectContent(text);
+  const route = routeFor(account, input.route, template !== undefined);
   const raw = splitRecipientInput(input.to);
   if (raw.length > MAX_RECIPIENTS) {
     throw badRequest('TOO_MANY_RECIPIENTS', `to has ${raw.length} entries; the limit is ${MAX_RECIPIENTS}`, 'to');
@@ -55,7 +65,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
 
   const now = (deps.now?.() ?? new Date()).toISOString();
   const taskId = ulid();
-  const size = chunkSizeFor(account.route);
+  const size = chunkSizeFor(route);
   const chunks: Chunk[] = [];
   for (let i = 0; i * size < recipients.phones.length; i++) {
     chunks.push({ taskId, chunkNo: i, status: 'queued', phones: recipients.phones.slice(i * size, (i + 1) * size) });
@@ -67,16 +77,18 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     status: 'pending',
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.tag !== undefined ? { tag: input.tag } : {}),
-    content: input.content,
+    content: text,
+    ...(template ? { template } : {}),
     segments: content.segments,
     fee: content.segments * memberCount,
     memberCount,
     invalidCount: recipients.invalidCount,
     duplicateCount: recipients.duplicateCount,
-    route: account.route,
+    route,
     chunkCount: chunks.length,
     chunksSettled: 0,
     counts: zeroCounts(),
+    byProvider: Object.fromEntries(route.map((p) => [p, {}])),
     createTime: now,
     dueAt: now,
   };
@@ -94,4 +106,48 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     fee: task.fee,
     createTime: now,
   };
+}
+
+async function resolveContent(
+  account: Account,
+  input: SendBatchInput,
+  templates: TemplateStore,
+): Promise<{ text: string; template?: TaskTemplate }> {
+  if (input.templateId !== undefined && input.content !== undefined) {
+    throw badRequest('INVALID_REQUEST', 'give either content or templateId, not both', 'content');
+  }
+  if (input.templateId === undefined) {
+    if (input.content === undefined) throw badRequest('CONTENT_REQUIRED', 'content (or templateId) is required', 'content');
+    return { text: input.content };
+  }
+  const found = await templates.get(account.accountId, input.templateId);
+  if (!found) throw badRequest('TEMPLATE_NOT_FOUND', `template ${input.templateId} does not exist`, 'templateId');
+  const vars = input.vars ?? {};
+  return {
+    text: renderTemplate(found, vars),
+    template: { templateId: found.templateId, vendorTemplateIds: found.vendorTemplateIds, vars },
+  };
+}
+
+/**
+ * The providers this task may use, in failover order: the account's route or
+ * the subset the task names. Vendors that send only approved templates
+ * (SendCloud) cannot carry free content.
+ */
+function routeFor(account: Account, narrowed: readonly ProviderName[] | undefined, hasTemplate: boolean): ProviderName[] {
+  const notAllowed = (narrowed ?? []).filter((p) => !account.route.includes(p));
+  if (notAllowed.length > 0) {
+    throw badRequest('ROUTE_NOT_ALLOWED', `route names providers this account cannot use: ${notAllowed.join(', ')}`, 'route');
+  }
+  const wanted = [...new Set(narrowed ?? account.route)];
+  if (hasTemplate) return wanted;
+  const templateOnly = wanted.filter(requiresTemplate);
+  if (narrowed && templateOnly.length > 0) {
+    throw badRequest('TEMPLATE_REQUIRED', `${templateOnly.join(', ')} sends only approved templates: use templateId, or leave it out of route`, 'route');
+  }
+  const usable = wanted.filter((p) => !requiresTemplate(p));
+  if (usable.length === 0) {
+    throw badRequest('TEMPLATE_REQUIRED', `every provider of this account's route (${wanted.join(', ')}) sends only approved templates: use templateId`, 'templateId');
+  }
+  return usable;
 }

@@ -84,7 +84,7 @@ describe('POST /v1/tasks (send-batch)', () => {
   it.each([
     ['no valid recipient', { to: ['123', 'abc'], content: '【示例】x' }, 'NO_VALID_RECIPIENT', 'to'],
     ['empty to', { to: [], content: '【示例】x' }, 'NO_VALID_RECIPIENT', 'to'],
-    ['no content', { to: ['13800138000'] }, 'INVALID_REQUEST', 'content'],
+    ['no content', { to: ['13800138000'] }, 'CONTENT_REQUIRED', 'content'],
     ['empty content', { to: ['13800138000'], content: '' }, 'CONTENT_REQUIRED', 'content'],
     ['no signature', { to: ['13800138000'], content: '您的订单已发货' }, 'SIGNATURE_REQUIRED', 'content'],
     ['content over 1000', { to: ['13800138000'], content: '【示例】' + 'x'.repeat(1000) }, 'CONTENT_TOO_LONG', 'content'],

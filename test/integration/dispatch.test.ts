@@ -4,6 +4,7 @@ import { config } from '../../lib/config.js';
 import { getProvider } from '../../lib/providers/index.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
+import { templateStore } from '../../lib/stores/templates.js';
 import { ChunkBusyError, dispatchChunk, type CrashPoint, type DispatchDeps } from '../../lib/tasks/dispatch.js';
 import { fanOutTask } from '../../lib/tasks/fanout.js';
 import { submitTask } from '../../lib/tasks/submit.js';
@@ -42,7 +43,7 @@ const deps = (crash?: CrashPoint): DispatchDeps => ({
 /** A task with its chunks written and started, as fan-out leaves it, minus the queue. */
 async function runningTask(n: number, start: number) {
   const { account } = await createAccount();
-  const submitted = await submitTask(account, { to: phones(n, start), content: `【测试】dispatch ${start}` }, { tasks, enqueueFanOut: async () => {} });
+  const submitted = await submitTask(account, { to: phones(n, start), content: `【测试】dispatch ${start}` }, { tasks, templates: templateStore(), enqueueFanOut: async () => {} });
   await fanOutTask(submitted.taskId, { tasks, enqueueChunks: async () => {} });
   return { taskId: submitted.taskId, chunkNo: 0 };
 }
@@ -201,7 +202,7 @@ describe('chunk dispatch: provider failures', () => {
     const url = gone.url;
     const refused: DispatchDeps = {
       ...deps(),
-      provider: async () => (await import('../../lib/providers/submail.js')).submail({ baseUrl: url, appid: 'a', appkey: 'k' }, 2_000),
+      provider: async () => (await import('../../lib/providers/submail.js')).submail.create({ baseUrl: url, appid: 'a', appkey: 'k', signType: 'md5' }, 2_000),
     };
     expect(await dispatchChunk(ref, refused)).toBe('rejected');
     const recorded = await messages.getMany(ref.taskId, phones(2, 13_200_009_000));
@@ -212,7 +213,7 @@ describe('chunk dispatch: provider failures', () => {
     const ref = await runningTask(1, 13_200_010_000);
     const wrongKey: DispatchDeps = {
       ...deps(),
-      provider: async () => (await import('../../lib/providers/submail.js')).submail({ baseUrl: sim.url, appid: 'test-app', appkey: 'wrong' }, 2_000),
+      provider: async () => (await import('../../lib/providers/submail.js')).submail.create({ baseUrl: sim.url, appid: 'test-app', appkey: 'wrong', signType: 'md5' }, 2_000),
     };
     expect(await dispatchChunk(ref, wrongKey)).toBe('rejected');
     expect(sim.stats().recipients).toBe(0);

@@ -2,6 +2,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, S
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../lib/config.js';
 import { taskStore } from '../../lib/stores/tasks.js';
+import { templateStore } from '../../lib/stores/templates.js';
 import { releaseDueTasks } from '../../lib/tasks/schedule.js';
 import { submitTask } from '../../lib/tasks/submit.js';
 import { handler as scheduler } from '../../functions/scheduler.js';
@@ -62,6 +63,7 @@ describe('scheduler', () => {
     const { account } = await createAccount();
     const lost = await submitTask(account, { to: phones(5, 13_300_000_000), content: '【测试】stranded' }, {
       tasks,
+      templates: templateStore(),
       enqueueFanOut: async () => {
         throw new Error('send-batch died before enqueueing fan-out');
       },

@@ -44,7 +44,7 @@ describe('SUBMAIL answer classification', () => {
       batchId: 'b1',
       results: [
         { phone: '13800138000', accepted: true, providerMessageId: '007cb85168d1450e7aca462462ef12b8', fee: 1 },
-        { phone: '13900139000', accepted: false, vendorCode: '252', code: 'INVALID_NUMBER', message: 'SUBMAIL: bad recipient number' },
+        { phone: '13900139000', accepted: false, vendorCode: '252', code: 'INVALID_NUMBER', message: 'SUBMAIL 252: bad recipient number' },
       ],
     });
   });
@@ -63,5 +63,12 @@ describe('SUBMAIL answer classification', () => {
   });
   it('an unreadable 5xx is unknown, never a rejection', () => {
     expect(classify(502, '<html>Bad Gateway</html>', phones)).toMatchObject({ kind: 'unknown', code: 'PROVIDER_BAD_ANSWER' });
+  });
+});
+
+describe('SUBHOOK push signature', () => {
+  it('md5(token + key), the reference example', async () => {
+    const { subhookSignature } = await import('../../lib/providers/submail-sign.js');
+    expect(subhookSignature('067ef7e2f286a9a56eabb07dc9657852', 'my_subhook_key')).toBe('61bc33e46c8329ed51c264a0b0f700bb');
   });
 });

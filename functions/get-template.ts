@@ -1,0 +1,11 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { apiMiddlewares, json, type ApiContext } from '../lib/http/api.js';
+import { getTemplate } from '../lib/templates.js';
+import { wiring } from '../lib/wiring.js';
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, ApiContext>()
+  .use(apiMiddlewares({ accounts: wiring.accounts }))
+  .handler(async (event, context) =>
+    json(200, await getTemplate(context.account, event.pathParameters?.templateId ?? '', wiring.templates())),
+  );
