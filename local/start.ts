@@ -3,7 +3,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { newApiKey } from '../lib/ids.js';
 import { accountStore } from '../lib/stores/accounts.js';
 import { offlineInvoke, startPoller } from './poller.js';
-import { startSubmailSimulator } from './simulators/submail.js';
+import { SIMULATORS } from './simulators/index.js';
+import { templateStore } from '../lib/stores/templates.js';
+import { PROVIDER_NAMES } from '../lib/providers/index.js';
 import { freePort, startLocalStack } from './stack.js';
 
 /**
@@ -33,17 +35,31 @@ process.on('SIGINT', () => void shutdown());
 process.on('SIGTERM', () => void shutdown());
 
 try {
-  const submail = await startSubmailSimulator({
-    appid: 'qunfa-local',
-    appkey: 'local-submail-appkey-0123456789ab',
-    port: Number(process.env.QUNFA_SUBMAIL_SIM_PORT ?? 0),
-  });
-  cleanups.push(() => submail.stop());
+  const sims: Record<string, { url: string }> = {};
+  const providersConfig: Record<string, unknown> = {};
+  for (const name of PROVIDER_NAMES) {
+    const { sim, config } = await SIMULATORS[name]({});
+    cleanups.push(() => sim.stop());
+    sims[name] = sim;
+    providersConfig[name] = config;
+  }
 
   await accountStore().put(
-    { accountId, name: `${accountId} (local)`, balance: 100_000_000, route: ['submail'], createTime: new Date().toISOString() },
+    { accountId, name: `${accountId} (local)`, balance: 100_000_000, route: ['submail', 'zywx', 'sendcloud'], createTime: new Date().toISOString() },
     apiKey,
   );
+  // A template every local simulator knows: SUBMAIL project ThJBE4, SendCloud template 10001.
+  await templateStore()
+    .create({
+      accountId,
+      templateId: 'verify',
+      name: 'verification code',
+      text: '【示例】您的验证码是%code%，10分钟内有效',
+      variables: ['code'],
+      vendorTemplateIds: { submail: 'ThJBE4', sendcloud: '10001' },
+      createTime: new Date().toISOString(),
+    })
+    .catch(() => undefined);
 
   const lambdaPort = Number(process.env.QUNFA_LAMBDA_PORT ?? (await freePort()));
   const offline = spawn('npx', ['serverless', 'offline', 'start', '--stage', stage, '--localEnvironment'], {
@@ -55,9 +71,7 @@ try {
       SLS_TELEMETRY_DISABLED: '1',
       QUNFA_PORT: String(port),
       QUNFA_LAMBDA_PORT: String(lambdaPort),
-      QUNFA_PROVIDERS_JSON: JSON.stringify({
-        submail: { baseUrl: submail.url, appid: 'qunfa-local', appkey: 'local-submail-appkey-0123456789ab', signType: 'md5' },
-      }),
+      QUNFA_PROVIDERS_JSON: JSON.stringify(providersConfig),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     },
@@ -109,15 +123,18 @@ try {
   console.log(`
 qunfa is running locally (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)
 
-  API base URL      ${base}
-  account           ${accountId}
-  API key           ${apiKey}
-  SUBMAIL simulator ${submail.url}   (stats: ${submail.url}/__sim/stats)
-  DynamoDB Local    ${stack.ddbEndpoint}
-  SQS (fauxqs)      ${stack.sqsEndpoint}
+  API base URL        ${base}
+  account             ${accountId}
+  API key             ${apiKey}
+${Object.entries(sims).map(([n, sim]) => `  ${`${n} simulator`.padEnd(20)}${sim.url}   (stats: ${sim.url}/__sim/stats)`).join('\n')}
+  DynamoDB Local      ${stack.ddbEndpoint}
+  SQS (fauxqs)        ${stack.sqsEndpoint}
 
 Send a task:
   curl -s -X POST ${base}/v1/tasks -H "Authorization: Bearer ${apiKey}" -d '${example}'
+
+Or with the local template "verify" (any route provider, SendCloud included):
+  curl -s -X POST ${base}/v1/tasks -H "Authorization: Bearer ${apiKey}" -d '{"to":["13800138000"],"templateId":"verify","vars":{"code":"4438"},"route":["sendcloud"]}'
 
 Then follow it (use the taskId from the answer):
   curl -s ${base}/v1/tasks/TASK_ID -H "Authorization: Bearer ${apiKey}"

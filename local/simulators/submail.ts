@@ -1,32 +1,55 @@
 import { randomBytes } from 'node:crypto';
 import { segmentsFor, smsLength } from '../../lib/content.js';
 import { normalizePhone } from '../../lib/phone.js';
-import { SUBMAIL_V2_EXCLUDED, submailSignature, type SubmailSignType } from '../../lib/providers/submail-sign.js';
-import { startSimulator, type SimResponse, type Simulator } from './harness.js';
+import { SUBMAIL_V2_EXCLUDED, submailSignature, subhookSignature, type SubmailSignType } from '../../lib/providers/submail-sign.js';
+import { form, randomToken, startSimulator, type Accepted, type PushFormat, type SimContext, type SimResponse, type Simulator, type SimulatorOptions } from './harness.js';
 
 /**
- * SUBMAIL simulator: `sms/batchsend` (and `.json`) and `service/timestamp`, as
- * seed 003 and reference/providers.md §1 describe them. It checks appid and
- * the normal/md5/sha1 signature (sign_version 2 leaves `content` out), the
- * 6-second timestamp window, the 【签名】 and the 10,000-number cap, and
- * answers with per-recipient send_id and fee.
+ * SUBMAIL simulator: `sms/batchsend` and `sms/batchxsend` (with or without
+ * `.json`), `balance/sms` and `service/timestamp`, as seed 003 and
+ * reference/providers.md §1 describe them. It checks appid and the
+ * normal/md5/sha1 signature (sign_version 2 leaves `content`/`vars` out), the
+ * 6-second timestamp window, the 【签名】, the 10,000-number cap, the balance
+ * (903), templates (`project`), and pushes SUBHOOK events signed
+ * md5(token + subhook_key), form-encoded.
  */
-export interface SubmailSimOptions {
+export interface SubmailSimOptions extends SimulatorOptions {
   appid: string;
   appkey: string;
-  port?: number;
+  subhookKey?: string;
+  /** Approved templates by project id; text uses @var(name). */
+  projects?: Record<string, string>;
 }
 
 const err = (code: string, msg: string): SimResponse => ({ status: 200, body: { status: 'error', code, msg } });
+const api = (path: string) => path.replace(/^\//, '').replace(/\.json$/, '');
 
 export function startSubmailSimulator(opts: SubmailSimOptions): Promise<Simulator> {
+  const subhookKey = opts.subhookKey ?? 'local-subhook-key';
+  const signedPush = (fields: Record<string, string>) => {
+    const token = randomToken(32);
+    return form({ ...fields, token, signature: subhookSignature(token, subhookKey) });
+  };
+  const format: PushFormat = {
+    receipt: (m: Accepted, delivered: boolean, at: Date) =>
+      signedPush({
+        events: delivered ? 'delivered' : 'dropped',
+        address: m.phone,
+        app: opts.appid,
+        send_id: m.messageId,
+        timestamp: String(Math.floor(at.getTime() / 1000)),
+        tag: m.extra?.tag ?? '',
+        ...(delivered ? { operator: '中国移动', location: '上海 上海' } : { report: 'UNDELIV' }),
+      }),
+    reply: (phone, content, at) =>
+      signedPush({ events: 'mo', address: phone, app: opts.appid, content, timestamp: String(Math.floor(at.getTime() / 1000)) }),
+  };
+
   return startSimulator(async (req, ctx) => {
-    if (req.path === '/service/timestamp' || req.path === '/service/timestamp.json') {
-      return { status: 200, body: { timestamp: Math.floor(Date.now() / 1000) } };
-    }
-    if (req.path !== '/sms/batchsend' && req.path !== '/sms/batchsend.json') return undefined;
-    if (req.method !== 'POST') return err('101', 'Incorrect APP ID');
-    if (!req.contentType) return err('101', 'Incorrect APP ID'); // FAQ #4: no Content-Type gives 101
+    const name = api(req.path);
+    if (name === 'service/timestamp') return { status: 200, body: { timestamp: Math.floor(Date.now() / 1000) } };
+    if (!['sms/batchsend', 'sms/batchxsend', 'balance/sms'].includes(name)) return undefined;
+    if (req.method !== 'POST' || !req.contentType) return err('101', 'Incorrect APP ID'); // FAQ #4: no Content-Type gives 101
 
     const p = req.params;
     if (p.appid !== opts.appid) return err('101', 'Incorrect APP ID');
@@ -38,34 +61,54 @@ export function startSubmailSimulator(opts: SubmailSimOptions): Promise<Simulato
       if (!p.timestamp || !Number.isFinite(ts)) return err('151', 'Invalid timestamp');
       if (Math.abs(Date.now() / 1000 - ts) > 6) return err('152', 'Timestamp expired');
     }
-    const excluded = p.sign_version === '2' ? SUBMAIL_V2_EXCLUDED['sms/batchsend'] : [];
-    const expected = submailSignature(p, opts.appid, opts.appkey, signType, excluded);
-    if (p.signature.toLowerCase() !== expected) return err('108', 'Invalid signature');
-    if (ctx.errorFault) return err(ctx.errorFault.code ?? '903', 'SMS credits insufficient (injected)');
+    const excluded = p.sign_version === '2' ? (SUBMAIL_V2_EXCLUDED[name] ?? []) : [];
+    if (p.signature.toLowerCase() !== submailSignature(p, opts.appid, opts.appkey, signType, excluded)) return err('108', 'Invalid signature');
 
-    const content = p.content ?? '';
-    if (content.trim() === '') return err('403', 'Empty content');
-    const sig = /^【([^【】]*)】/.exec(content);
-    if (!sig || smsLength(sig[1] ?? '') < 2 || smsLength(sig[1] ?? '') > 10) return err('411', 'Invalid SMS signature');
-    if (content.slice(sig[0].length).trim() === '') return err('414', 'Empty content');
-    const length = smsLength(content);
-    if (length > 1000) return err('415', 'Content too long');
-    const to = (p.to ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    if (to.length === 0) return err('251', 'Empty recipient');
-    if (to.length > 10_000) return err('252', 'Too many recipients: at most 10000 per request');
+    if (name === 'balance/sms') {
+      return { status: 200, body: { status: 'success', balance: String(ctx.balance()), transactional_balance: '0' } };
+    }
+    if (ctx.errorFault) return err(ctx.errorFault.code ?? '903', 'Injected error');
     if (p.tag && p.tag.length > 32) return err('310', 'Tag too long');
 
-    const fee = segmentsFor(length);
-    const accepted: string[] = [];
-    const responses = to.map((number) => {
-      if (normalizePhone(number) !== number) return { status: 'error', to: number, code: '252', msg: 'Invalid recipient number' };
-      accepted.push(number);
-      return { status: 'success', to: number, send_id: randomBytes(16).toString('hex'), fee };
-    });
-    ctx.recordSend(accepted, content);
-    return {
-      status: 200,
-      body: { status: 'success', batchlist: randomBytes(16).toString('hex'), total_fee: fee * accepted.length, responses },
-    };
-  }, opts.port);
+    let content = p.content ?? '';
+    if (name === 'sms/batchxsend') {
+      if (!p.project) return err('305', 'Empty project');
+      const template = opts.projects?.[p.project];
+      if (template === undefined) return err('306', 'Invalid project');
+      let vars: Record<string, unknown> = {};
+      try {
+        vars = JSON.parse(p.vars ?? '{}') as Record<string, unknown>;
+      } catch {
+        return err('307', 'Invalid JSON vars (json_decoding_error 4)');
+      }
+      content = template.replace(/@var\(([^)]+)\)/g, (_m, key: string) => String(vars[key] ?? ''));
+    }
+    return batch(ctx, p.to ?? '', content, p.tag ?? '');
+  }, format, opts);
+}
+
+function batch(ctx: SimContext, toParam: string, content: string, tag: string): SimResponse {
+  if (content.trim() === '') return err('403', 'Empty content');
+  const sig = /^【([^【】]*)】/.exec(content);
+  if (!sig || smsLength(sig[1] ?? '') < 2 || smsLength(sig[1] ?? '') > 10) return err('411', 'Invalid SMS signature');
+  if (content.slice(sig[0].length).trim() === '') return err('414', 'Empty content');
+  const length = smsLength(content);
+  if (length > 1000) return err('415', 'Content too long');
+  const to = toParam.split(',').map((s) => s.trim()).filter(Boolean);
+  if (to.length === 0) return err('251', 'Empty recipient');
+  if (to.length > 10_000) return err('252', 'Too many recipients: at most 10000 per request');
+
+  const fee = segmentsFor(length);
+  const valid = to.filter((n) => normalizePhone(n) === n);
+  if (!ctx.charge(fee * valid.length)) return err('903', 'SMS credits insufficient');
+  const accepted: Accepted[] = [];
+  const responses = to.map((number) => {
+    if (normalizePhone(number) !== number) return { status: 'error', to: number, code: '252', msg: 'Invalid recipient number' };
+    const sendId = randomBytes(16).toString('hex');
+    accepted.push({ phone: number, messageId: sendId, extra: { tag } });
+    return { status: 'success', to: number, send_id: sendId, fee };
+  });
+  ctx.recordSend(valid, content);
+  ctx.deliver(accepted);
+  return { status: 200, body: { status: 'success', batchlist: randomBytes(16).toString('hex'), total_fee: fee * valid.length, responses } };
 }

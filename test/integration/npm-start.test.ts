@@ -44,8 +44,8 @@ describe('npm start', () => {
     await waitFor(async () => output.join('').includes('Ctrl-C stops everything'), 90_000, `npm start banner:\n${output.join('')}`);
     const banner = output.join('');
     const base = `http://127.0.0.1:${port}`;
-    expect(banner).toContain(`API base URL      ${base}`);
-    expect(banner).toContain(`API key           ${apiKey}`);
+    expect(banner).toContain(`API base URL        ${base}`);
+    expect(banner).toContain(`API key             ${apiKey}`);
     expect(banner).toContain('curl -s -X POST');
     const ddbPort = Number(/DynamoDB Local\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(banner)?.[1]);
 

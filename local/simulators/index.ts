@@ -1,0 +1,36 @@
+import type { ProviderName } from '../../lib/providers/index.js';
+import type { Simulator, SimulatorOptions } from './harness.js';
+import { startSendcloudSimulator } from './sendcloud.js';
+import { startSubmailSimulator } from './submail.js';
+import { startZywxSimulator } from './zywx.js';
+
+/**
+ * One simulator per provider, with the local credentials and the matching
+ * entry of the providers configuration. A fourth vendor adds one line here.
+ */
+export interface RunningSimulator {
+  sim: Simulator;
+  /** This provider's entry of QUNFA_PROVIDERS_JSON, pointing at the simulator. */
+  config: Record<string, string>;
+}
+
+const LOCAL_SENDCLOUD_TEMPLATES = { '10001': { text: '【示例】您的验证码是%code%，10分钟内有效', approved: true } };
+const LOCAL_SUBMAIL_PROJECTS = { ThJBE4: '【示例】您的验证码是@var(code)，10分钟内有效' };
+
+export const SIMULATORS: Record<ProviderName, (o: SimulatorOptions) => Promise<RunningSimulator>> = {
+  submail: async (o) => {
+    const cred = { appid: 'qunfa-local', appkey: 'local-submail-appkey-0123456789ab' };
+    const sim = await startSubmailSimulator({ ...o, ...cred, projects: LOCAL_SUBMAIL_PROJECTS });
+    return { sim, config: { baseUrl: sim.url, ...cred, signType: 'md5' } };
+  },
+  sendcloud: async (o) => {
+    const cred = { smsUser: 'qunfa_local', smsKey: 'local-sendcloud-smskey-0123456789' };
+    const sim = await startSendcloudSimulator({ ...o, ...cred, templates: LOCAL_SENDCLOUD_TEMPLATES });
+    return { sim, config: { baseUrl: sim.url, ...cred, digest: 'sha256' } };
+  },
+  zywx: async (o) => {
+    const cred = { appId: '6VCME4WQVW16', appKey: '95HV86WP22263HWD' };
+    const sim = await startZywxSimulator({ ...o, ...cred });
+    return { sim, config: { baseUrl: sim.url, ...cred } };
+  },
+};
