@@ -29,6 +29,10 @@ export function reportDispatch(e: DispatchEvent): void {
       logger.warn('provider refused the whole chunk; trying the next provider of the route', { ...e });
       metrics.addMetric('ProviderFailovers', MetricUnit.Count, 1);
       break;
+    case 'resent':
+      logger.warn('interrupted chunk resent under the same idempotency key; the vendor drops a duplicate', { ...e });
+      metrics.addMetric('ChunksResentIdempotently', MetricUnit.Count, 1);
+      break;
     case 'lost-lease':
       logger.error('chunk was recovered by another dispatcher while its send completed; counted as unknown', { ...e });
       metrics.addMetric('ChunksLostLease', MetricUnit.Count, 1);

@@ -71,6 +71,8 @@ export interface Chunk {
   /** Identifies the dispatcher run that owns a `sending` chunk. */
   attempt?: string;
   leaseUntil?: number;
+  /** When the current provider was first asked (ms): bounds a safe idempotent resend. */
+  providerSince?: number;
   settleTime?: string;
   code?: string;
 }

@@ -1,6 +1,6 @@
 import { config } from './config.js';
 import { reportDispatch } from './log.js';
-import { getProvider } from './providers/index.js';
+import { dedupeWindowMs, getProvider } from './providers/index.js';
 import { enqueueAll } from './queue.js';
 import { accountStore, type AccountStore } from './stores/accounts.js';
 import { messageStore } from './stores/messages.js';
@@ -26,6 +26,7 @@ export const wiring = {
     tasks: wiring.tasks(),
     messages: messageStore(),
     provider: getProvider,
+    dedupeWindowMs,
     leaseMs: config.chunkLeaseMs,
     report: reportDispatch,
   }),

@@ -37,4 +37,5 @@ export function chunkSizeFor(route: readonly ProviderName[]): number {
 }
 
 export const requiresTemplate = (name: ProviderName): boolean => PROVIDERS[name].requiresTemplate;
+export const dedupeWindowMs = (name: ProviderName): number => (PROVIDERS[name] as ProviderDescriptor<unknown>).dedupeWindowMs ?? 0;
 export { PROVIDER_NAMES, type ProviderName } from './registry.js';

@@ -61,6 +61,7 @@ interface SendcloudBody {
 export const sendcloud: ProviderDescriptor<SendcloudConfig> = {
   batchLimit: 2_000,
   requiresTemplate: true,
+  dedupeWindowMs: 3_600_000,
   parseConfig: (raw) => configSchema.parse(raw),
   create(cfg, timeoutMs) {
     const base = cfg.baseUrl.replace(/\/$/, '');

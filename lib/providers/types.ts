@@ -55,6 +55,12 @@ export interface ProviderDescriptor<Config> {
   batchLimit: number;
   /** Sends only approved templates (SendCloud): content-only tasks cannot use it. */
   requiresTemplate: boolean;
+  /**
+   * How long the vendor drops a repeat of the same idempotency key (SendCloud
+   * sendRequestId: one hour). Within it, a chunk interrupted mid-send may be
+   * resent safely; without it, never.
+   */
+  dedupeWindowMs?: number;
   /** Validates this vendor's entry of the providers configuration. */
   parseConfig(raw: unknown): Config;
   create(config: Config, timeoutMs: number): Provider;

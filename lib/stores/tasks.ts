@@ -63,7 +63,9 @@ export interface TaskStore {
   /** queued → sending, or an expired lease taken over for recovery. */
   claimChunk(taskId: string, chunkNo: number, attempt: string, provider: ProviderName, leaseMs: number, now: number): Promise<ClaimResult>;
   /** Hands a claimed chunk to the next provider of its route, renewing the lease. */
-  switchProvider(taskId: string, chunkNo: number, attempt: string, provider: ProviderName, leaseUntil: number): Promise<boolean>;
+  switchProvider(taskId: string, chunkNo: number, attempt: string, provider: ProviderName, now: number, leaseMs: number): Promise<boolean>;
+  /** A new dispatcher takes over a `sending` chunk whose lease expired (idempotent resend). */
+  takeOver(taskId: string, chunkNo: number, oldAttempt: string, attempt: string, leaseUntil: number): Promise<boolean>;
   /**
    * sending → final, guarded by the claiming attempt, and the task's counters
    * in the same transaction: a chunk is counted exactly once. False when the
@@ -145,10 +147,10 @@ export function taskStore(table = config.tasksTable): TaskStore {
           new UpdateCommand({
             TableName: table,
             Key: { pk: taskId, sk: chunkSk(chunkNo) },
-            UpdateExpression: 'SET #s = :sending, attempt = :attempt, leaseUntil = :lease, provider = :p',
+            UpdateExpression: 'SET #s = :sending, attempt = :attempt, leaseUntil = :lease, provider = :p, providerSince = :now',
             ConditionExpression: '#s = :queued',
             ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':sending': 'sending', ':queued': 'queued', ':attempt': attempt, ':lease': now + leaseMs, ':p': provider },
+            ExpressionAttributeValues: { ':sending': 'sending', ':queued': 'queued', ':attempt': attempt, ':lease': now + leaseMs, ':p': provider, ':now': now },
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -162,23 +164,30 @@ export function taskStore(table = config.tasksTable): TaskStore {
       }
     },
 
-    async switchProvider(taskId, chunkNo, attempt, provider, leaseUntil) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { pk: taskId, sk: chunkSk(chunkNo) },
-            UpdateExpression: 'SET provider = :p, leaseUntil = :lease',
-            ConditionExpression: '#s = :sending AND attempt = :attempt',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':p': provider, ':lease': leaseUntil, ':sending': 'sending', ':attempt': attempt },
-          }),
-        );
-        return true;
-      } catch (e) {
-        if (e instanceof ConditionalCheckFailedException) return false;
-        throw e;
-      }
+    async switchProvider(taskId, chunkNo, attempt, provider, now, leaseMs) {
+      return conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: taskId, sk: chunkSk(chunkNo) },
+          UpdateExpression: 'SET provider = :p, leaseUntil = :lease, providerSince = :now',
+          ConditionExpression: '#s = :sending AND attempt = :attempt',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':p': provider, ':lease': now + leaseMs, ':now': now, ':sending': 'sending', ':attempt': attempt },
+        }),
+      );
+    },
+
+    async takeOver(taskId, chunkNo, oldAttempt, attempt, leaseUntil) {
+      return conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: taskId, sk: chunkSk(chunkNo) },
+          UpdateExpression: 'SET attempt = :attempt, leaseUntil = :lease',
+          ConditionExpression: '#s = :sending AND attempt = :old',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':attempt': attempt, ':lease': leaseUntil, ':sending': 'sending', ':old': oldAttempt },
+        }),
+      );
     },
 
     async settleChunk(taskId, chunkNo, attempt, s, now) {
@@ -274,6 +283,17 @@ export function taskStore(table = config.tasksTable): TaskStore {
       return (r.Items ?? []).map(toTask);
     },
   };
+}
+
+/** Runs a conditional update: false when its condition did not hold. */
+async function conditional(command: UpdateCommand): Promise<boolean> {
+  try {
+    await dynamo().send(command);
+    return true;
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException) return false;
+    throw e;
+  }
 }
 
 function chunkItem(c: Chunk): Record<string, unknown> {

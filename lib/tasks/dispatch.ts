@@ -26,6 +26,8 @@ export interface DispatchDeps {
   tasks: TaskStore;
   messages: MessageStore;
   provider(name: ProviderName): Promise<Provider>;
+  /** How long a provider drops a repeated idempotency key; 0 when it does not. */
+  dedupeWindowMs?(name: ProviderName): number;
   leaseMs: number;
   now?: () => number;
   crash?: (point: CrashPoint) => void;
@@ -37,7 +39,8 @@ export type DispatchEvent =
   | { kind: 'settled'; taskId: string; accountId: string; chunkNo: number; provider: ProviderName; status: ChunkSettlement['status']; counts: Partial<StatusCounts> }
   | { kind: 'recovered'; taskId: string; accountId: string; chunkNo: number; unknown: number }
   | { kind: 'lost-lease'; taskId: string; accountId: string; chunkNo: number }
-  | { kind: 'failover'; taskId: string; accountId: string; chunkNo: number; provider: ProviderName; code: string };
+  | { kind: 'failover'; taskId: string; accountId: string; chunkNo: number; provider: ProviderName; code: string }
+  | { kind: 'resent'; taskId: string; accountId: string; chunkNo: number; provider: ProviderName };
 
 /** Another dispatcher holds a live lease: retry this queue message later. */
 export class ChunkBusyError extends Error {
@@ -51,35 +54,50 @@ export type DispatchResult = 'sent' | 'rejected' | 'unknown' | 'recovered' | 'al
 
 export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<DispatchResult> {
   const now = deps.now ?? Date.now;
+  const dedupeWindow = deps.dedupeWindowMs ?? (() => 0);
   const task = await deps.tasks.get(ref.taskId);
   if (!task) throw new Error(`task ${ref.taskId} does not exist`);
   const providerName = task.route[0];
   if (!providerName) throw new Error(`task ${ref.taskId} has an empty route`);
 
-  const attempt = ulid();
+  let attempt = ulid();
   const claim = await deps.tasks.claimChunk(ref.taskId, ref.chunkNo, attempt, providerName, deps.leaseMs, now());
-  if (!claim.claimed) {
-    const chunk = claim.chunk;
-    if (!chunk) throw new Error(`chunk ${ref.taskId}/${ref.chunkNo} does not exist`);
-    if (chunk.status !== 'sending') {
+  let chunk: Chunk;
+  let from = 0;
+  if (claim.claimed) {
+    chunk = claim.chunk;
+  } else {
+    const found = claim.chunk;
+    if (!found) throw new Error(`chunk ${ref.taskId}/${ref.chunkNo} does not exist`);
+    if (found.status !== 'sending') {
       await deps.tasks.finishIfDone(ref.taskId, iso(now()));
       return 'already-settled';
     }
-    if ((chunk.leaseUntil ?? 0) > now()) throw new ChunkBusyError(ref);
-    await recoverAbandoned(task, chunk, chunk.provider ?? providerName, deps);
-    await deps.tasks.finishIfDone(ref.taskId, iso(now()));
-    return 'recovered';
+    if ((found.leaseUntil ?? 0) > now()) throw new ChunkBusyError(ref);
+    const provider = found.provider ?? providerName;
+    // A vendor that drops a repeated idempotency key lets us ask again and
+    // learn the real outcome; any other vendor's recipients become unknown.
+    const canResend = now() - (found.providerSince ?? 0) < dedupeWindow(provider) - deps.leaseMs;
+    const takenOver = canResend && (await deps.tasks.takeOver(ref.taskId, ref.chunkNo, found.attempt ?? '', attempt, now() + deps.leaseMs));
+    if (!takenOver) {
+      await recoverAbandoned(task, found, provider, deps);
+      await deps.tasks.finishIfDone(ref.taskId, iso(now()));
+      return 'recovered';
+    }
+    deps.report?.({ kind: 'resent', taskId: task.taskId, accountId: task.accountId, chunkNo: found.chunkNo, provider });
+    chunk = found;
+    from = Math.max(0, task.route.indexOf(provider));
   }
   deps.crash?.('after-claim');
 
-  const chunk = claim.chunk;
   // Route order is failover order. Only a definitive rejection of the whole
   // request moves on: nothing was sent (DESIGN.md invariant 4).
-  let used: ProviderName = providerName;
+  let used: ProviderName = task.route[from] ?? providerName;
   let outcome: SendOutcome | undefined;
   const refusals: string[] = [];
-  for (const [i, name] of task.route.entries()) {
-    if (i > 0 && !(await deps.tasks.switchProvider(task.taskId, chunk.chunkNo, attempt, name, now() + deps.leaseMs))) {
+  for (let i = from; i < task.route.length; i++) {
+    const name = task.route[i] as ProviderName;
+    if (i > from && !(await deps.tasks.switchProvider(task.taskId, chunk.chunkNo, attempt, name, now(), deps.leaseMs))) {
       return 'lost-lease';
     }
     used = name;
@@ -88,7 +106,9 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
     deps.crash?.('after-send');
     if (outcome.kind !== 'rejected') break;
     refusals.push(`${name}: ${outcome.code}`);
-    deps.report?.({ kind: 'failover', taskId: task.taskId, accountId: task.accountId, chunkNo: chunk.chunkNo, provider: name, code: outcome.code });
+    if (i + 1 < task.route.length) {
+      deps.report?.({ kind: 'failover', taskId: task.taskId, accountId: task.accountId, chunkNo: chunk.chunkNo, provider: name, code: outcome.code });
+    }
   }
   if (!outcome) throw new Error(`task ${task.taskId} has an empty route`);
   if (outcome.kind === 'rejected' && refusals.length > 1) outcome = { ...outcome, message: `every provider refused (${refusals.join('; ')}): ${outcome.message}` };
