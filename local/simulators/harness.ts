@@ -124,7 +124,8 @@ export interface Simulator {
   stop(): Promise<void>;
 }
 
-export async function startSimulator(route: SimRoute, format: PushFormat, opts: SimulatorOptions = {}): Promise<Simulator> {
+/** `onReset` clears the vendor's own state (dedupe windows, rate limits) with the counters. */
+export async function startSimulator(route: SimRoute, format: PushFormat, opts: SimulatorOptions = {}, onReset?: () => void): Promise<Simulator> {
   const initialBalance = opts.balance ?? 1_000_000_000;
   let balance = initialBalance;
   let stats: SimStats = emptyStats(balance);
@@ -250,6 +251,7 @@ export async function startSimulator(route: SimRoute, format: PushFormat, opts: 
     stats = emptyStats(balance);
     seen = new Map();
     faults = [];
+    onReset?.();
   };
   const reply = (phone: string, content: string) => schedule([format.reply(phone, content, new Date())]);
 

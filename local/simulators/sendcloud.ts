@@ -97,5 +97,5 @@ export function startSendcloudSimulator(opts: SendcloudSimOptions): Promise<Simu
         : { result: true, statusCode: 311, message: '部分成功', info: { successCount: valid.length, failedCount: invalid.length, items, smsIds } };
     if (p.sendRequestId) seenRequests.set(p.sendRequestId, { at: now, body });
     return { status: 200, body };
-  }, format, opts);
+  }, format, opts, () => seenRequests.clear());
 }

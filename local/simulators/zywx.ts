@@ -69,5 +69,8 @@ export function startZywxSimulator(opts: ZywxSimOptions): Promise<Simulator> {
     ctx.deliver(accepted.map((phone) => ({ phone, messageId: `${taskId}:${phone}`, extra: { taskid: taskId } })));
     for (const d of dropped) ctx.push(form({ mobile: d.phone, taskid: taskId, status: '0', code: d.code, receivetime: toChinaTime(new Date()) }));
     return answer('1 ', '成功', { remainPoint: String(ctx.balance()), taskId, successCounts: String(accepted.length) });
-  }, format, opts);
+  }, format, opts, () => {
+    lastSent.clear();
+    lastTask.clear();
+  });
 }
