@@ -57,3 +57,10 @@ export function splitRecipientInput(to: string | readonly (string | number)[]): 
   if (typeof to === 'string') return to.split(/[,，;；\n]/);
   return to.map((x) => String(x));
 }
+
+/**
+ * The MIIT allocation as of 2023-03 (reference/providers.md §5). Vendors know
+ * their ranges; the simulators use this to refuse numbers qunfa's loose check lets through.
+ */
+const ALLOCATED_MOBILE = /^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])\d{8}$/;
+export const isAllocatedMobile = (phone: string): boolean => ALLOCATED_MOBILE.test(phone);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { segmentsFor, smsLength } from '../../lib/content.js';
-import { normalizePhone } from '../../lib/phone.js';
+import { isAllocatedMobile } from '../../lib/phone.js';
 import { sendcloudSignature, smshookSignature } from '../../lib/providers/sendcloud-sign.js';
 import { toChinaTime } from '../../lib/time.js';
 import { form, randomToken, startSimulator, type Accepted, type Push, type PushFormat, type SimResponse, type Simulator, type SimulatorOptions } from './harness.js';
@@ -81,8 +81,8 @@ export function startSendcloudSimulator(opts: SendcloudSimOptions): Promise<Simu
     const phones = (p.phone ?? '').split(/[,;]/).map((s) => s.trim()).filter(Boolean);
     if (phones.length === 0) return fail(411, '手机号不能为空');
     if (phones.length > 2_000) return fail(412, '手机号数量超过2000');
-    const valid = phones.filter((n) => normalizePhone(n) === n);
-    const invalid = phones.filter((n) => normalizePhone(n) !== n);
+    const valid = phones.filter((n) => isAllocatedMobile(n));
+    const invalid = phones.filter((n) => !isAllocatedMobile(n));
     const items = invalid.map((phone) => ({ phone, vars: p.vars ?? '', message: '手机号格式错误' }));
     if (valid.length === 0) return fail(312, '全部失败', { successCount: 0, failedCount: invalid.length, items });
     if (!ctx.charge(segmentsFor(smsLength(content)) * valid.length)) return fail(499, '短信余额不足');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { segmentsFor, smsLength } from '../../lib/content.js';
-import { normalizePhone } from '../../lib/phone.js';
+import { isAllocatedMobile } from '../../lib/phone.js';
 import { SUBMAIL_V2_EXCLUDED, submailSignature, subhookSignature, type SubmailSignType } from '../../lib/providers/submail-sign.js';
 import { form, randomToken, startSimulator, type Accepted, type PushFormat, type SimContext, type SimResponse, type Simulator, type SimulatorOptions } from './harness.js';
 
@@ -99,11 +99,11 @@ function batch(ctx: SimContext, toParam: string, content: string, tag: string): 
   if (to.length > 10_000) return err('252', 'Too many recipients: at most 10000 per request');
 
   const fee = segmentsFor(length);
-  const valid = to.filter((n) => normalizePhone(n) === n);
+  const valid = to.filter((n) => isAllocatedMobile(n));
   if (!ctx.charge(fee * valid.length)) return err('903', 'SMS credits insufficient');
   const accepted: Accepted[] = [];
   const responses = to.map((number) => {
-    if (normalizePhone(number) !== number) return { status: 'error', to: number, code: '252', msg: 'Invalid recipient number' };
+    if (!isAllocatedMobile(number)) return { status: 'error', to: number, code: '252', msg: 'Invalid recipient number' };
     const sendId = randomBytes(16).toString('hex');
     accepted.push({ phone: number, messageId: sendId, extra: { tag } });
     return { status: 'success', to: number, send_id: sendId, fee };

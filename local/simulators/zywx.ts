@@ -1,5 +1,5 @@
 import { segmentsFor, smsLength } from '../../lib/content.js';
-import { normalizePhone } from '../../lib/phone.js';
+import { isAllocatedMobile } from '../../lib/phone.js';
 import { fromChinaTime, toChinaTime } from '../../lib/time.js';
 import { form, startSimulator, type Accepted, type PushFormat, type SimResponse, type Simulator, type SimulatorOptions } from './harness.js';
 
@@ -53,7 +53,7 @@ export function startZywxSimulator(opts: ZywxSimOptions): Promise<Simulator> {
     const accepted: string[] = [];
     const dropped: { phone: string; code: string }[] = [];
     for (const phone of numbers) {
-      if (normalizePhone(phone) !== phone) dropped.push({ phone, code: 'PHONEERR' });
+      if (!isAllocatedMobile(phone)) dropped.push({ phone, code: 'PHONEERR' });
       else if (now - (lastSent.get(phone) ?? -Infinity) < 60_000) dropped.push({ phone, code: 'BEYONDM' });
       else accepted.push(phone);
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalizePhone, parseRecipients, splitRecipientInput } from '../../lib/phone.js';
+import { isAllocatedMobile, normalizePhone, parseRecipients, splitRecipientInput } from '../../lib/phone.js';
 
 describe('normalizePhone', () => {
   it.each([
@@ -66,4 +66,10 @@ describe('parseRecipients', () => {
       }),
     );
   });
+});
+
+describe('isAllocatedMobile (the simulators’ strict MIIT ranges)', () => {
+  it.each(['13800138000', '14500000000', '16200000000', '17800000000', '19000000000', '19900000000'])('%s is allocated', (p) =>
+    expect(isAllocatedMobile(p)).toBe(true));
+  it.each(['14000000000', '15400000000', '16000000000', '17900000000', '19400000000'])('%s is not', (p) => expect(isAllocatedMobile(p)).toBe(false));
 });
