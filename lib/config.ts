@@ -15,6 +15,7 @@ export const config = {
   get templatesTable() { return required('QUNFA_TEMPLATES_TABLE'); },
   get fanOutQueue() { return required('QUNFA_FANOUT_QUEUE'); },
   get dispatchQueue() { return required('QUNFA_DISPATCH_QUEUE'); },
+  get receiptsQueue() { return required('QUNFA_RECEIPTS_QUEUE'); },
   /** How long a dispatcher owns a chunk in `sending`; must exceed the provider timeout. */
   get chunkLeaseMs() { return Number(process.env.QUNFA_CHUNK_LEASE_MS ?? 120_000); },
   get providerTimeoutMs() { return Number(process.env.QUNFA_PROVIDER_TIMEOUT_MS ?? 20_000); },

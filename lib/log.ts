@@ -39,3 +39,10 @@ export function reportDispatch(e: DispatchEvent): void {
       break;
   }
 }
+
+export function reportReceipts(e: { moved: number; duplicates: number; orphaned: number; retried: number; recovered: number; tasks: number }): void {
+  logger.info('receipt batch processed', { ...e });
+  metrics.addMetric('ReceiptsApplied', MetricUnit.Count, e.moved + e.recovered);
+  if (e.duplicates) metrics.addMetric('ReceiptsDuplicate', MetricUnit.Count, e.duplicates);
+  if (e.orphaned) metrics.addMetric('ReceiptsOrphaned', MetricUnit.Count, e.orphaned);
+}

@@ -6,6 +6,8 @@ import { accountStore, type AccountStore } from './stores/accounts.js';
 import { messageStore } from './stores/messages.js';
 import { taskStore, type TaskStore } from './stores/tasks.js';
 import { templateStore, type TemplateStore } from './stores/templates.js';
+import { receiptStore, type ReceiptStore } from './stores/receipts.js';
+import type { InboundEvent } from './providers/types.js';
 import type { DispatchDeps } from './tasks/dispatch.js';
 
 /**
@@ -15,6 +17,7 @@ import type { DispatchDeps } from './tasks/dispatch.js';
 let tasks: TaskStore | undefined;
 let accounts: AccountStore | undefined;
 let templates: TemplateStore | undefined;
+let receipts: ReceiptStore | undefined;
 
 export const wiring = {
   tasks: () => (tasks ??= taskStore()),
@@ -22,12 +25,15 @@ export const wiring = {
   templates: () => (templates ??= templateStore()),
   enqueueFanOut: (taskIds: string[]) => enqueueAll(config.fanOutQueue, taskIds.map((taskId) => ({ taskId }))),
   enqueueChunks: (refs: { taskId: string; chunkNo: number }[]) => enqueueAll(config.dispatchQueue, refs),
+  enqueueEvents: (events: InboundEvent[]) => enqueueAll(config.receiptsQueue, events),
+  receipts: () => (receipts ??= receiptStore()),
   dispatch: (): DispatchDeps => ({
     tasks: wiring.tasks(),
     messages: messageStore(),
     provider: getProvider,
     dedupeWindowMs,
     leaseMs: config.chunkLeaseMs,
+    receipts: wiring.receipts(),
     report: reportDispatch,
   }),
 };

@@ -66,17 +66,26 @@ async function pollOnce(
   url: string,
   arn: string,
 ): Promise<void> {
-  const out = await opts.sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: url,
-      MaxNumberOfMessages: Math.min(trigger.batchSize, 10),
-      WaitTimeSeconds: opts.waitSeconds ?? 1,
-      MessageSystemAttributeNames: ['All'],
-      ...(opts.visibilityTimeout !== undefined ? { VisibilityTimeout: opts.visibilityTimeout } : {}),
-    }),
-  );
-  const messages = out.Messages ?? [];
+  const receive = (wait: number) =>
+    opts.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: Math.min(trigger.batchSize - messages.length, 10),
+        WaitTimeSeconds: wait,
+        MessageSystemAttributeNames: ['All'],
+        ...(opts.visibilityTimeout !== undefined ? { VisibilityTimeout: opts.visibilityTimeout } : {}),
+      }),
+    );
+  const messages: Message[] = [];
+  messages.push(...((await receive(opts.waitSeconds ?? 1)).Messages ?? []));
   if (messages.length === 0) return;
+  // Like Lambda's MaximumBatchingWindowInSeconds: gather up to batchSize for that long.
+  const until = Date.now() + trigger.batchingWindowSeconds * 1000;
+  while (messages.length < trigger.batchSize && Date.now() < until) {
+    const more = (await receive(0)).Messages ?? [];
+    if (more.length === 0) await new Promise((r) => setTimeout(r, 50));
+    messages.push(...more);
+  }
   const records = messages.map((m) => toRecord(m, arn, opts.def.region));
   let failed: Set<string>;
   try {
@@ -88,12 +97,14 @@ async function pollOnce(
   }
   const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
   if (done.length === 0) return;
-  await opts.sqs.send(
-    new DeleteMessageBatchCommand({
-      QueueUrl: url,
-      Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
-    }),
-  );
+  for (let i = 0; i < done.length; i += 10) {
+    await opts.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: done.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
+  }
 }
 
 function toRecord(m: Message, arn: string, region: string): SQSRecord {

@@ -28,7 +28,7 @@ export interface ServiceDefinition {
   environment: Record<string, string>;
   resources: Record<string, { Type: string; Properties: Yaml }>;
   /** SQS triggers: which function consumes which queue, in what batch size. */
-  queueTriggers: { functionName: string; handler: string; queueName: string; batchSize: number }[];
+  queueTriggers: { functionName: string; handler: string; queueName: string; batchSize: number; batchingWindowSeconds: number }[];
 }
 
 export function loadServiceDefinition(stage: string, file = SERVERLESS_YML): ServiceDefinition {
@@ -86,6 +86,7 @@ export function loadServiceDefinition(stage: string, file = SERVERLESS_YML): Ser
         handler: String(fn.handler),
         queueName: String(queue.Properties.QueueName),
         batchSize: Number(sqs.batchSize ?? 10),
+        batchingWindowSeconds: Number(sqs.maximumBatchingWindow ?? 0),
       });
     }
   }

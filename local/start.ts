@@ -35,10 +35,13 @@ process.on('SIGINT', () => void shutdown());
 process.on('SIGTERM', () => void shutdown());
 
 try {
+  const base = `http://127.0.0.1:${port}`;
   const sims: Record<string, { url: string }> = {};
   const providersConfig: Record<string, unknown> = {};
   for (const name of PROVIDER_NAMES) {
-    const { sim, config } = await SIMULATORS[name]({});
+    // Each simulator delivers what it accepts and pushes receipts to qunfa's webhook about a second later.
+    const { sim, config, hookPath } = await SIMULATORS[name]({ push: { delayMs: 800 } });
+    sim.setPush({ url: `${base}${hookPath}` });
     cleanups.push(() => sim.stop());
     sims[name] = sim;
     providersConfig[name] = config;
@@ -99,7 +102,6 @@ try {
     }
   });
 
-  const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
     const r = await fetch(`${base}/v1/tasks/ping`).catch(() => undefined);

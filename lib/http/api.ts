@@ -31,6 +31,15 @@ export function apiMiddlewares(opts: { accounts: () => AccountStore; jsonBody?: 
   return list;
 }
 
+/** Routes without an API key (provider webhooks): the same error shape, no authentication. */
+export function publicMiddlewares(): Api[] {
+  return [
+    httpHeaderNormalizer() as Api,
+    httpErrorHandler({ logger: false, fallbackMessage: errorBody('INTERNAL', 'internal error') }) as Api,
+    errorShape(),
+  ];
+}
+
 export function json(statusCode: number, body: unknown): APIGatewayProxyResultV2 {
   return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) };
 }

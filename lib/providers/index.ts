@@ -24,11 +24,16 @@ async function providersConfig(): Promise<Record<string, unknown>> {
   return fromSsm;
 }
 
-export async function getProvider(name: ProviderName): Promise<Provider> {
+export async function getProviderConfig(name: ProviderName): Promise<{ descriptor: ProviderDescriptor<unknown>; config: unknown }> {
   const raw = (await providersConfig())[name];
   if (!raw) throw new Error(`provider ${name} is not configured`);
   const descriptor = PROVIDERS[name] as ProviderDescriptor<unknown>;
-  return descriptor.create(descriptor.parseConfig(raw), config.providerTimeoutMs);
+  return { descriptor, config: descriptor.parseConfig(raw) };
+}
+
+export async function getProvider(name: ProviderName): Promise<Provider> {
+  const { descriptor, config: cfg } = await getProviderConfig(name);
+  return descriptor.create(cfg, config.providerTimeoutMs);
 }
 
 /** Chunks must fit every provider the route may fail over to. */

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { postForm } from './http.js';
-import { sendcloudSignature } from './sendcloud-sign.js';
-import { transportOutcome, type BalanceResult, type ProviderDescriptor, type RecipientResult, type SendOutcome, type SendRequest } from './types.js';
+import { fromChinaTime } from '../time.js';
+import { pushFields, refuse, safeEqual } from './push.js';
+import { sendcloudSignature, smshookSignature } from './sendcloud-sign.js';
+import { transportOutcome, type BalanceResult, type ProviderDescriptor, type PushRequest, type PushResult, type RecipientResult, type SendOutcome, type SendRequest } from './types.js';
 
 /**
  * SendCloud SMS `smsapi/send`: one approved template to up to 2,000 numbers,
@@ -14,7 +16,12 @@ const configSchema = z.object({
   smsUser: z.string().min(1),
   smsKey: z.string().min(1),
   digest: z.enum(['sha256', 'md5']).default('sha256'),
+  /** The SMSHook settings page's key: pushes carry HMAC-SHA256(key, timestamp + token). */
+  hookKey: z.string().min(1).optional(),
 });
+
+/** SMSHook pushes older (or newer) than this are refused as replays. */
+const HOOK_MAX_SKEW_MS = 10 * 60_000;
 export type SendcloudConfig = z.infer<typeof configSchema>;
 
 /** SendCloud return codes → qunfa's stable codes (reference §2.4). */
@@ -63,6 +70,7 @@ export const sendcloud: ProviderDescriptor<SendcloudConfig> = {
   requiresTemplate: true,
   dedupeWindowMs: 3_600_000,
   parseConfig: (raw) => configSchema.parse(raw),
+  parsePush: parseSmshook,
   create(cfg, timeoutMs) {
     const base = cfg.baseUrl.replace(/\/$/, '');
     return {
@@ -79,6 +87,8 @@ export const sendcloud: ProviderDescriptor<SendcloudConfig> = {
           phone: req.phones.join(','),
           sendRequestId: req.idempotencyKey.slice(0, 128),
           timestamp: String(Date.now()),
+          // Echoed in SMSHook pushes as customArgs (2022 docs): how a receipt finds its task.
+          tag: JSON.stringify({ taskId: req.tag }),
         };
         if (req.template && Object.keys(req.template.vars).length > 0) params.vars = JSON.stringify(req.template.vars);
         params.signature = sendcloudSignature(params, cfg.smsKey, cfg.digest);
@@ -125,4 +135,44 @@ export function classify(status: number, body: string, phones: readonly string[]
     return { kind: 'unknown', code: 'PROVIDER_ERROR', message: `SendCloud answered HTTP ${status}, statusCode ${parsed.statusCode ?? 'none'}` };
   }
   return { kind: 'rejected', vendorCode: String(code), ...sendcloudError(code, parsed.message) };
+}
+
+/**
+ * SMSHook (reference §2.5): `signature = hex(HMAC-SHA256(key, timestamp + token))`,
+ * timestamp in ms; stale ones are refused. The task comes from `customArgs`,
+ * which echoes the `tag` we sent.
+ */
+function parseSmshook(cfg: SendcloudConfig, req: PushRequest, now: Date): PushResult {
+  if (!cfg.hookKey) return refuse(404, 'HOOK_NOT_CONFIGURED', 'SMSHook key is not configured');
+  const f = pushFields(req.contentType, req.body);
+  if (!f?.event || !f.token || !f.signature || !f.timestamp) return refuse(400, 'MALFORMED_PUSH', 'SMSHook push needs event, token, timestamp and signature');
+  if (!safeEqual(f.signature.toLowerCase(), smshookSignature(cfg.hookKey, f.timestamp, f.token))) {
+    return refuse(401, 'BAD_SIGNATURE', 'SMSHook signature does not match');
+  }
+  if (Math.abs(now.getTime() - Number(f.timestamp)) > HOOK_MAX_SKEW_MS) return refuse(401, 'STALE_PUSH', 'SMSHook timestamp is too old');
+  let taskId: string | undefined;
+  try {
+    const args = f.customArgs ? (JSON.parse(f.customArgs) as { taskId?: unknown }) : {};
+    if (typeof args.taskId === 'string') taskId = args.taskId;
+  } catch {
+    /* customArgs is optional */
+  }
+  const at = (text?: string) => (text ? fromChinaTime(text) : undefined)?.toISOString() ?? new Date(Number(f.timestamp)).toISOString();
+  const base = { provider: 'sendcloud' as const, phone: f.phone ?? '', ...(taskId ? { taskId } : {}) };
+  switch (f.event) {
+    case 'deliver':
+      return { ok: true, events: f.phone && f.smsId ? [{ type: 'receipt', ...base, providerMessageId: f.smsId, status: 'delivered', code: '200', time: at(f.receiptTime) }] : [] };
+    case 'workererror':
+    case 'delivererror':
+      return {
+        ok: true,
+        events: f.phone && f.smsId
+          ? [{ type: 'receipt', ...base, providerMessageId: f.smsId, status: 'undelivered', code: `${f.statusCode ?? ''} ${f.message ?? ''}`.trim(), time: at(f.receiptTime ?? f.outboundTime) }]
+          : [],
+      };
+    case 'reply':
+      return f.phone ? { ok: true, events: [{ type: 'reply', ...base, content: f.replyContent ?? '', time: at(f.replyTime) }] } : refuse(400, 'MALFORMED_PUSH', 'reply without phone');
+    default:
+      return { ok: true, events: [] }; // request, templateVerify
+  }
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { postForm } from './http.js';
-import { SUBMAIL_V2_EXCLUDED, submailSignature } from './submail-sign.js';
-import { transportOutcome, type BalanceResult, type ProviderDescriptor, type RecipientResult, type SendOutcome, type SendRequest } from './types.js';
+import { pushFields, refuse, safeEqual } from './push.js';
+import { SUBMAIL_V2_EXCLUDED, submailSignature, subhookSignature } from './submail-sign.js';
+import { transportOutcome, type BalanceResult, type InboundEvent, type ProviderDescriptor, type PushResult, type RecipientResult, type SendOutcome, type SendRequest } from './types.js';
 
 /**
  * SUBMAIL (赛邮): `sms/batchsend` for free content with a 【签名】 and
@@ -14,6 +15,8 @@ const configSchema = z.object({
   appid: z.string().min(1),
   appkey: z.string().min(1),
   signType: z.enum(['normal', 'md5', 'sha1']).default('md5'),
+  /** SUBHOOK key: pushes carry md5(token + key). */
+  subhookKey: z.string().min(1).optional(),
 });
 export type SubmailConfig = z.infer<typeof configSchema>;
 
@@ -92,6 +95,7 @@ export const submail: ProviderDescriptor<SubmailConfig> = {
   batchLimit: 10_000,
   requiresTemplate: false,
   parseConfig: (raw) => configSchema.parse(raw),
+  parsePush: parseSubhook,
   create(cfg, timeoutMs) {
     const base = cfg.baseUrl.replace(/\/$/, '');
     const signed = (api: string, params: Record<string, string>) => {
@@ -160,4 +164,37 @@ export function classify(status: number, body: string, phones: readonly string[]
     return { phone, accepted: false, vendorCode, ...submailError(vendorCode, item.msg) };
   });
   return { kind: 'answered', ...(parsed.batchlist ? { batchId: parsed.batchlist } : {}), results };
+}
+
+/**
+ * SUBHOOK (reference §1.6): `signature = md5(token + subhook_key)`; the
+ * payload itself is not signed. `tag` carries the qunfa task id we sent.
+ */
+function parseSubhook(cfg: SubmailConfig, req: { contentType: string; body: string }): PushResult {
+  if (!cfg.subhookKey) return refuse(404, 'HOOK_NOT_CONFIGURED', 'SUBHOOK key is not configured');
+  const f = pushFields(req.contentType, req.body);
+  if (!f?.events || !f.token || !f.signature) return refuse(400, 'MALFORMED_PUSH', 'SUBHOOK push needs events, token and signature');
+  if (!safeEqual(f.signature.toLowerCase(), subhookSignature(f.token, cfg.subhookKey))) {
+    return refuse(401, 'BAD_SIGNATURE', 'SUBHOOK signature does not match');
+  }
+  const time = new Date(Number(f.timestamp) * 1000 || Date.now()).toISOString();
+  const base = { provider: 'submail' as const, phone: f.address ?? '', time, ...(f.tag ? { taskId: f.tag } : {}) };
+  const receipt = (status: 'delivered' | 'undelivered' | 'pending', code?: string): InboundEvent[] => {
+    if (!f.address || !f.send_id) return [];
+    return [{ type: 'receipt', ...base, providerMessageId: f.send_id, status, ...(code ? { code } : {}) }];
+  };
+  switch (f.events) {
+    case 'delivered':
+      return { ok: true, events: receipt('delivered', 'DELIVRD') };
+    case 'dropped':
+      return { ok: true, events: receipt('undelivered', f.report || 'DROPPED') };
+    case 'sending':
+    case 'unknown':
+    case 'unkown':
+      return { ok: true, events: receipt('pending', f.events) };
+    case 'mo':
+      return f.address ? { ok: true, events: [{ type: 'reply', ...base, content: f.content ?? '' }] } : refuse(400, 'MALFORMED_PUSH', 'mo without address');
+    default:
+      return { ok: true, events: [] }; // request, template_accept, template_reject: nothing to record
+  }
 }

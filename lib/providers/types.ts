@@ -50,7 +50,7 @@ export interface Provider {
 }
 
 /** What the registry knows of a vendor without credentials. */
-export interface ProviderDescriptor<Config> {
+export interface ProviderDescriptor<Config> extends PushParser<Config> {
   /** Most recipients one request may carry; the pipeline chunks by it. */
   batchLimit: number;
   /** Sends only approved templates (SendCloud): content-only tasks cannot use it. */
@@ -71,3 +71,50 @@ export const transportOutcome = (vendor: string, http: { kind: 'not-sent' | 'may
   http.kind === 'not-sent'
     ? { kind: 'rejected', code: 'PROVIDER_UNREACHABLE', message: `${vendor} unreachable: ${http.reason}` }
     : { kind: 'unknown', code: 'PROVIDER_NO_ANSWER', message: `${vendor} did not answer: ${http.reason}` };
+
+/** A delivery receipt, normalised from any vendor's push; the vendor's own code is kept. */
+export interface InboundReceipt {
+  type: 'receipt';
+  provider: ProviderName;
+  /** The qunfa task, when the push names it (SUBMAIL `tag`, SendCloud `customArgs`). */
+  taskId?: string;
+  /** The vendor's batch id, when that is how the push names the message (10658 `taskid`). */
+  vendorBatchId?: string;
+  phone: string;
+  providerMessageId?: string;
+  /** `pending` (SUBMAIL sending/unknown) is not final and changes nothing. */
+  status: 'delivered' | 'undelivered' | 'pending';
+  code?: string;
+  /** UTC ISO-8601. */
+  time: string;
+}
+
+/** A handset's reply (回复/上行). */
+export interface InboundReply {
+  type: 'reply';
+  provider: ProviderName;
+  taskId?: string;
+  vendorBatchId?: string;
+  phone: string;
+  content: string;
+  time: string;
+}
+
+export type InboundEvent = InboundReceipt | InboundReply;
+
+export interface PushRequest {
+  contentType: string;
+  body: string;
+  /** The secret path segment of the hook URL, for vendors that sign nothing (10658). */
+  secret?: string;
+  sourceIp?: string;
+}
+
+export type PushResult =
+  | { ok: true; events: InboundEvent[] }
+  | { ok: false; status: 400 | 401 | 403 | 404; code: string; message: string };
+
+/** How a vendor's pushes are verified and read; part of its adapter. */
+export interface PushParser<Config> {
+  parsePush(config: Config, req: PushRequest, now: Date): PushResult;
+}

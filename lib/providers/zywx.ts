@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { fromChinaTime } from '../time.js';
 import { postForm } from './http.js';
-import { transportOutcome, type BalanceResult, type ProviderDescriptor, type SendOutcome, type SendRequest } from './types.js';
+import { pushFields, refuse, safeEqual } from './push.js';
+import { transportOutcome, type BalanceResult, type ProviderDescriptor, type PushRequest, type PushResult, type SendOutcome, type SendRequest } from './types.js';
 
 /**
  * 中昱维信 / Veesing (10658) `smsApi/group`: free content with a 【签名】 to a
@@ -12,6 +14,10 @@ const configSchema = z.object({
   baseUrl: z.string().url(),
   appId: z.string().min(1),
   appKey: z.string().min(1),
+  /** 10658 signs nothing: its push URL ends in this secret (/v1/hooks/zywx/<secret>). */
+  hookSecret: z.string().min(16).optional(),
+  /** Optional allow-list of the platform's push source addresses. */
+  hookAllowIps: z.array(z.string()).optional(),
 });
 export type ZywxConfig = z.infer<typeof configSchema>;
 
@@ -52,6 +58,7 @@ export const zywx: ProviderDescriptor<ZywxConfig> = {
   batchLimit: 2_000,
   requiresTemplate: false,
   parseConfig: (raw) => configSchema.parse(raw),
+  parsePush: parseZywxPush,
   create(cfg, timeoutMs) {
     const base = cfg.baseUrl.replace(/\/$/, '');
     return {
@@ -88,4 +95,26 @@ export function classify(status: number, body: string, phones: readonly string[]
   // count) come back as failed receipts, the only per-number answer it gives.
   const taskId = parsed.taskId;
   return { kind: 'answered', batchId: taskId, results: phones.map((phone) => ({ phone, accepted: true, providerMessageId: `${taskId}:${phone}` })) };
+}
+
+/**
+ * Receipts (mobile, taskid, status, code, receivetime) and replies (mobile,
+ * taskid, content, receivetime) as form fields (seed 002). No signature: the
+ * secret path segment, compared in constant time, and an optional IP list.
+ */
+function parseZywxPush(cfg: ZywxConfig, req: PushRequest): PushResult {
+  if (!cfg.hookSecret) return refuse(404, 'HOOK_NOT_CONFIGURED', '10658 hook secret is not configured');
+  if (!req.secret || !safeEqual(req.secret, cfg.hookSecret)) return refuse(403, 'BAD_SECRET', 'unknown hook URL');
+  if (cfg.hookAllowIps && !cfg.hookAllowIps.includes(req.sourceIp ?? '')) return refuse(403, 'IP_NOT_ALLOWED', 'push from an address not on the allow-list');
+  const f = pushFields(req.contentType, req.body);
+  if (!f?.mobile || !f.taskid || !f.receivetime) return refuse(400, 'MALFORMED_PUSH', '10658 push needs mobile, taskid and receivetime');
+  const time = fromChinaTime(f.receivetime);
+  if (!time) return refuse(400, 'MALFORMED_PUSH', 'receivetime is not yyyy-MM-dd HH:mm:ss');
+  const base = { provider: 'zywx' as const, phone: f.mobile, vendorBatchId: f.taskid, time: time.toISOString() };
+  if (f.content !== undefined && f.status === undefined) return { ok: true, events: [{ type: 'reply', ...base, content: f.content }] };
+  if (f.status !== '1' && f.status !== '0') return refuse(400, 'MALFORMED_PUSH', 'status must be 1 or 0');
+  return {
+    ok: true,
+    events: [{ type: 'receipt', ...base, providerMessageId: `${f.taskid}:${f.mobile}`, status: f.status === '1' ? 'delivered' : 'undelivered', ...(f.code ? { code: f.code } : {}) }],
+  };
 }

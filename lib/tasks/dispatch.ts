@@ -3,6 +3,7 @@ import type { Chunk, Message, SettledMessageStatus, StatusCounts, Task } from '.
 import type { Provider, ProviderName, SendOutcome, SendRequest } from '../providers/types.js';
 import type { MessageStore } from '../stores/messages.js';
 import type { ChunkSettlement, TaskStore } from '../stores/tasks.js';
+import type { ReceiptStore } from '../stores/receipts.js';
 
 /**
  * Dispatch of one chunk: queued → sending → sent | rejected | unknown.
@@ -26,6 +27,7 @@ export interface DispatchDeps {
   tasks: TaskStore;
   messages: MessageStore;
   provider(name: ProviderName): Promise<Provider>;
+  receipts?: Pick<ReceiptStore, 'putBatch'>;
   /** How long a provider drops a repeated idempotency key; 0 when it does not. */
   dedupeWindowMs?(name: ProviderName): number;
   leaseMs: number;
@@ -114,6 +116,8 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
   if (outcome.kind === 'rejected' && refusals.length > 1) outcome = { ...outcome, message: `every provider refused (${refusals.join('; ')}): ${outcome.message}` };
 
   const messages = messagesFor(task.taskId, chunk, used, outcome, iso(now()));
+  // Receipts that name a vendor batch (10658's taskid) find their task through this.
+  if (outcome.kind === 'answered' && outcome.batchId) await deps.receipts?.putBatch(used, outcome.batchId, task.taskId);
   await deps.messages.putAll(messages);
   deps.crash?.('after-messages');
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ProviderName } from '../../lib/providers/index.js';
 import type { Simulator, SimulatorOptions } from './harness.js';
 import { startSendcloudSimulator } from './sendcloud.js';
@@ -12,6 +13,8 @@ export interface RunningSimulator {
   sim: Simulator;
   /** This provider's entry of QUNFA_PROVIDERS_JSON, pointing at the simulator. */
   config: Record<string, string>;
+  /** Where qunfa receives this vendor's pushes, below the API base URL. */
+  hookPath: string;
 }
 
 const LOCAL_SENDCLOUD_TEMPLATES = { '10001': { text: '【示例】您的验证码是%code%，10分钟内有效', approved: true } };
@@ -20,17 +23,20 @@ const LOCAL_SUBMAIL_PROJECTS = { ThJBE4: '【示例】您的验证码是@var(cod
 export const SIMULATORS: Record<ProviderName, (o: SimulatorOptions) => Promise<RunningSimulator>> = {
   submail: async (o) => {
     const cred = { appid: 'qunfa-local', appkey: 'local-submail-appkey-0123456789ab' };
-    const sim = await startSubmailSimulator({ ...o, ...cred, projects: LOCAL_SUBMAIL_PROJECTS });
-    return { sim, config: { baseUrl: sim.url, ...cred, signType: 'md5' } };
+    const subhookKey = randomBytes(16).toString('hex');
+    const sim = await startSubmailSimulator({ ...o, ...cred, subhookKey, projects: LOCAL_SUBMAIL_PROJECTS });
+    return { sim, config: { baseUrl: sim.url, ...cred, signType: 'md5', subhookKey }, hookPath: '/v1/hooks/submail' };
   },
   sendcloud: async (o) => {
     const cred = { smsUser: 'qunfa_local', smsKey: 'local-sendcloud-smskey-0123456789' };
-    const sim = await startSendcloudSimulator({ ...o, ...cred, templates: LOCAL_SENDCLOUD_TEMPLATES });
-    return { sim, config: { baseUrl: sim.url, ...cred, digest: 'sha256' } };
+    const hookKey = randomBytes(16).toString('hex');
+    const sim = await startSendcloudSimulator({ ...o, ...cred, hookKey, templates: LOCAL_SENDCLOUD_TEMPLATES });
+    return { sim, config: { baseUrl: sim.url, ...cred, digest: 'sha256', hookKey }, hookPath: '/v1/hooks/sendcloud' };
   },
   zywx: async (o) => {
     const cred = { appId: '6VCME4WQVW16', appKey: '95HV86WP22263HWD' };
+    const hookSecret = randomBytes(24).toString('base64url');
     const sim = await startZywxSimulator({ ...o, ...cred });
-    return { sim, config: { baseUrl: sim.url, ...cred } };
+    return { sim, config: { baseUrl: sim.url, ...cred, hookSecret }, hookPath: `/v1/hooks/zywx/${hookSecret}` };
   },
 };

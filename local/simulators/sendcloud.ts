@@ -32,18 +32,21 @@ const fail = (statusCode: number, message: string, info: Record<string, unknown>
 export function startSendcloudSimulator(opts: SendcloudSimOptions): Promise<Simulator> {
   const hookKey = opts.hookKey ?? 'local-smshook-key';
   const seenRequests = new Map<string, { at: number; body: unknown }>();
-  const push = (fields: Record<string, string | number>): Push => {
+  const push = (fields: Record<string, string | number | undefined>): Push => {
     const timestamp = String(Date.now());
     const token = randomToken(50);
-    const all = { ...fields, userId: '1', smsUser: opts.smsUser, timestamp, token, signature: smshookSignature(hookKey, timestamp, token) };
-    if (opts.hookFormat === 'form') return form(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, String(v)])));
+    const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    const all: Record<string, unknown> = { ...defined, userId: '1', smsUser: opts.smsUser, timestamp, token, signature: smshookSignature(hookKey, timestamp, token) };
+    // customArgs echoes the `tag` of the send (2022 docs): an object in JSON, a JSON string in a form.
+    if (typeof all.customArgs === 'string') all.customArgs = JSON.parse(all.customArgs as string) as unknown;
+    if (opts.hookFormat === 'form') return form(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])));
     return { contentType: 'application/json', body: JSON.stringify(all) };
   };
   const format: PushFormat = {
     receipt: (m: Accepted, delivered: boolean, at: Date) =>
       delivered
-        ? push({ event: 'deliver', eventType: 2, message: 'Successfully delivered', smsId: m.messageId, phone: m.phone, templateId: m.extra?.templateId ?? '', outboundTime: toChinaTime(at), receiptTime: toChinaTime(new Date()) })
-        : push({ event: 'delivererror', eventType: 5, message: 'REJECTD(其他)', encodeMessage: Buffer.from('REJECTD(其他)').toString('base64'), statusCode: 590, smsId: m.messageId, phone: m.phone, templateId: m.extra?.templateId ?? '', outboundTime: toChinaTime(at), receiptTime: toChinaTime(new Date()) }),
+        ? push({ event: 'deliver', eventType: 2, message: 'Successfully delivered', customArgs: m.extra?.tag, smsId: m.messageId, phone: m.phone, templateId: m.extra?.templateId ?? '', outboundTime: toChinaTime(at), receiptTime: toChinaTime(new Date()) })
+        : push({ event: 'delivererror', eventType: 5, customArgs: m.extra?.tag, message: 'REJECTD(其他)', encodeMessage: Buffer.from('REJECTD(其他)').toString('base64'), statusCode: 590, smsId: m.messageId, phone: m.phone, templateId: m.extra?.templateId ?? '', outboundTime: toChinaTime(at), receiptTime: toChinaTime(new Date()) }),
     reply: (phone, content, at) =>
       push({ event: 'reply', eventType: 6, phone, replyContent: content, encodeReplyContent: Buffer.from(content).toString('base64'), replyTime: toChinaTime(at) }),
   };
@@ -90,7 +93,7 @@ export function startSendcloudSimulator(opts: SendcloudSimOptions): Promise<Simu
     const now = Date.now();
     const smsIds = valid.map((phone, i) => `${now}_${i % 100}_${(now >> 10) % 100}_0_${randomBytes(3).toString('hex')}$${phone}`);
     ctx.recordSend(valid, content);
-    ctx.deliver(valid.map((phone, i) => ({ phone, messageId: smsIds[i] ?? '', extra: { templateId: p.templateId ?? '' } })));
+    ctx.deliver(valid.map((phone, i) => ({ phone, messageId: smsIds[i] ?? '', extra: { templateId: p.templateId ?? '', ...(p.tag ? { tag: p.tag } : {}) } })));
     const body =
       invalid.length === 0
         ? { result: true, statusCode: 200, message: '请求成功', info: { successCount: valid.length, smsIds } }
