@@ -1,4 +1,4 @@
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
 import type { Message } from '../model.js';
@@ -16,6 +16,8 @@ export interface MessageStore {
   putAll(messages: readonly Message[]): Promise<void>;
   /** The recorded messages among `phones`; absent ones were never written. */
   getMany(taskId: string, phones: readonly string[]): Promise<Message[]>;
+  /** A page of a task's messages in phone order, optionally of one status. */
+  page(taskId: string, opts: { status?: string; limit: number; after?: string }): Promise<{ messages: Message[]; next?: string }>;
 }
 
 const WRITE_CONCURRENCY = 8;
@@ -44,6 +46,27 @@ export function messageStore(table = config.messagesTable): MessageStore {
         }
       });
       return found;
+    },
+    async page(taskId, { status, limit, after }) {
+      const messages: Message[] = [];
+      let start: Record<string, unknown> | undefined = after ? { pk: taskId, sk: after } : undefined;
+      // A status filter is applied after the read: keep reading until the page is full.
+      do {
+        const r = await db.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :t',
+            ...(status ? { FilterExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' } } : {}),
+            ExpressionAttributeValues: { ':t': taskId, ...(status ? { ':s': status } : {}) },
+            Limit: limit - messages.length,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const item of r.Items ?? []) messages.push(fromItem(item));
+        start = r.LastEvaluatedKey;
+      } while (start && messages.length < limit);
+      const last = messages[messages.length - 1];
+      return { messages, ...(start && last ? { next: last.phone } : {}) };
     },
   };
 }

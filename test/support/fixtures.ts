@@ -73,7 +73,15 @@ type Handler = (event: APIGatewayProxyEventV2, context: never) => Promise<unknow
 export async function call(handler: unknown, event: APIGatewayProxyEventV2): Promise<{ status: number; body: Record<string, any> }> {
   const context = { functionName: 'test', awsRequestId: ulid(), getRemainingTimeInMillis: () => 30_000 } as never;
   const res = (await (handler as Handler)(event, context)) as APIGatewayProxyStructuredResultV2;
-  return { status: res.statusCode ?? 0, body: res.body ? JSON.parse(res.body) : {} };
+  let body: Record<string, any> = {};
+  if (res.body) {
+    try {
+      body = JSON.parse(res.body);
+    } catch {
+      body = { text: res.body };
+    }
+  }
+  return { status: res.statusCode ?? 0, body };
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
