@@ -3,6 +3,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { metrics, reportReceipts } from '../lib/log.js';
 import { processReceipts } from '../lib/receipts/process.js';
+import { recordReply } from '../lib/replies.js';
+import { messageStore } from '../lib/stores/messages.js';
 import { backOff, inboundEventBody, parseBody } from '../lib/sqs.js';
 import { wiring } from '../lib/wiring.js';
 
@@ -19,7 +21,13 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
         return [];
       }
     });
-    const processed = await processReceipts(records, { store: wiring.receipts(), report: reportReceipts });
+    const processed = await processReceipts(records, {
+      store: wiring.receipts(),
+      reply: async (r, taskId) => {
+        await recordReply(r, taskId, { tasks: wiring.tasks(), messages: messageStore(), replies: wiring.replies(), suppressions: wiring.suppressions() });
+      },
+      report: reportReceipts,
+    });
     const failed = [...malformed, ...processed.failed];
     await backOff(event.Records.filter((r) => failed.includes(r.messageId)));
     return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };

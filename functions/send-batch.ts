@@ -11,6 +11,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Er
     const task = await submitTask(context.account, input, {
       tasks: wiring.tasks(),
       templates: wiring.templates(),
+      suppressions: wiring.suppressions(),
       enqueueFanOut: (taskId) => wiring.enqueueFanOut([taskId]),
     });
     return json(202, task);

@@ -13,6 +13,8 @@ export const config = {
   get messagesTable() { return required('QUNFA_MESSAGES_TABLE'); },
   get accountsTable() { return required('QUNFA_ACCOUNTS_TABLE'); },
   get templatesTable() { return required('QUNFA_TEMPLATES_TABLE'); },
+  get repliesTable() { return required('QUNFA_REPLIES_TABLE'); },
+  get suppressionsTable() { return required('QUNFA_SUPPRESSIONS_TABLE'); },
   get fanOutQueue() { return required('QUNFA_FANOUT_QUEUE'); },
   get dispatchQueue() { return required('QUNFA_DISPATCH_QUEUE'); },
   get receiptsQueue() { return required('QUNFA_RECEIPTS_QUEUE'); },

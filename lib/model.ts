@@ -48,6 +48,7 @@ export interface Task {
   memberCount: number;
   invalidCount: number;
   duplicateCount: number;
+  suppressedCount?: number;
   route: ProviderName[];
   chunkCount: number;
   chunksSettled: number;

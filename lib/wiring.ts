@@ -7,6 +7,7 @@ import { messageStore } from './stores/messages.js';
 import { taskStore, type TaskStore } from './stores/tasks.js';
 import { templateStore, type TemplateStore } from './stores/templates.js';
 import { receiptStore, type ReceiptStore } from './stores/receipts.js';
+import { replyStore, suppressionStore, type ReplyStore, type SuppressionStore } from './stores/replies.js';
 import type { InboundEvent } from './providers/types.js';
 import type { DispatchDeps } from './tasks/dispatch.js';
 
@@ -18,6 +19,8 @@ let tasks: TaskStore | undefined;
 let accounts: AccountStore | undefined;
 let templates: TemplateStore | undefined;
 let receipts: ReceiptStore | undefined;
+let replies: ReplyStore | undefined;
+let suppressions: SuppressionStore | undefined;
 
 export const wiring = {
   tasks: () => (tasks ??= taskStore()),
@@ -27,6 +30,8 @@ export const wiring = {
   enqueueChunks: (refs: { taskId: string; chunkNo: number }[]) => enqueueAll(config.dispatchQueue, refs),
   enqueueEvents: (events: InboundEvent[]) => enqueueAll(config.receiptsQueue, events),
   receipts: () => (receipts ??= receiptStore()),
+  replies: () => (replies ??= replyStore()),
+  suppressions: () => (suppressions ??= suppressionStore()),
   dispatch: (): DispatchDeps => ({
     tasks: wiring.tasks(),
     messages: messageStore(),

@@ -16,6 +16,8 @@ export interface MessageStore {
   putAll(messages: readonly Message[]): Promise<void>;
   /** The recorded messages among `phones`; absent ones were never written. */
   getMany(taskId: string, phones: readonly string[]): Promise<Message[]>;
+  /** The newest message to `phone` among these tasks, if any. */
+  latestTo(phone: string, taskIds: readonly string[]): Promise<Message | undefined>;
   /** A page of a task's messages in phone order, optionally of one status. */
   page(taskId: string, opts: { status?: string; limit: number; after?: string }): Promise<{ messages: Message[]; next?: string }>;
 }
@@ -47,6 +49,22 @@ export function messageStore(table = config.messagesTable): MessageStore {
       });
       return found;
     },
+    async latestTo(phone, taskIds) {
+      let best: Message | undefined;
+      for (let i = 0; i < taskIds.length; i += 100) {
+        let keys: Record<string, unknown>[] = taskIds.slice(i, i + 100).map((t) => ({ pk: t, sk: phone }));
+        for (let attempt = 0; keys.length > 0 && attempt < 8; attempt++) {
+          const r = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
+          for (const item of r.Responses?.[table] ?? []) {
+            const m = fromItem(item);
+            if (!best || m.submitTime > best.submitTime) best = m;
+          }
+          keys = r.UnprocessedKeys?.[table]?.Keys ?? [];
+        }
+      }
+      return best;
+    },
+
     async page(taskId, { status, limit, after }) {
       const messages: Message[] = [];
       let start: Record<string, unknown> | undefined = after ? { pk: taskId, sk: after } : undefined;

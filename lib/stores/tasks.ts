@@ -25,6 +25,8 @@ import type { ProviderName } from '../providers/types.js';
 const TASK_SK = 'task';
 const chunkSk = (chunkNo: number) => `chunk#${String(chunkNo).padStart(6, '0')}`;
 export const DUE_SHARD = 'due';
+/** GSI `recent` (recentShard, createTime): every task, newest first, for matching replies. */
+const RECENT_SHARD = 'task';
 
 interface ChunkItem extends Omit<Chunk, 'phones'> {
   pk: string;
@@ -39,7 +41,7 @@ const toChunk = (item: Record<string, unknown>): Chunk => {
 };
 
 const toTask = (item: Record<string, unknown>): Task => {
-  const { pk: _pk, sk: _sk, dueShard: _d, ...rest } = item;
+  const { pk: _pk, sk: _sk, dueShard: _d, recentShard: _r, ...rest } = item;
   return rest as unknown as Task;
 };
 
@@ -74,6 +76,8 @@ export interface TaskStore {
   settleChunk(taskId: string, chunkNo: number, attempt: string, s: ChunkSettlement, now: string): Promise<boolean>;
   /** running → succeeded | failed once every chunk has settled. Returns the new status if it moved. */
   finishIfDone(taskId: string, now: string): Promise<Task | undefined>;
+  /** Ids of the newest tasks created after `sinceIso`, newest first. */
+  recentTaskIds(sinceIso: string, limit: number): Promise<string[]>;
   /** Tasks still waiting for fan-out whose due time has passed. */
   listDue(nowIso: string, limit: number): Promise<Task[]>;
 }
@@ -98,7 +102,7 @@ export function taskStore(table = config.tasksTable): TaskStore {
       await db.send(
         new PutCommand({
           TableName: table,
-          Item: { pk: task.taskId, sk: TASK_SK, ...task, ...(task.dueAt ? { dueShard: DUE_SHARD } : {}) },
+          Item: { pk: task.taskId, sk: TASK_SK, ...task, recentShard: RECENT_SHARD, ...(task.dueAt ? { dueShard: DUE_SHARD } : {}) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -268,6 +272,20 @@ export function taskStore(table = config.tasksTable): TaskStore {
         if (e instanceof ConditionalCheckFailedException) return undefined;
         throw e;
       }
+    },
+
+    async recentTaskIds(sinceIso, limit) {
+      const r = await db.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'recent',
+          KeyConditionExpression: 'recentShard = :r AND createTime >= :since',
+          ExpressionAttributeValues: { ':r': RECENT_SHARD, ':since': sinceIso },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      return (r.Items ?? []).map((it) => String(it.pk));
     },
 
     async listDue(nowIso, limit) {

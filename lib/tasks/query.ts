@@ -12,9 +12,10 @@ export interface TaskView {
   memberCount: number;
   invalidCount: number;
   duplicateCount: number;
+  suppressedCount: number;
   segments: number;
   fee: number;
-  counts: Record<MessageStatus, number>;
+  counts: Record<MessageStatus | 'suppressed', number>;
   /** Settled recipients per provider. */
   byProvider: Task['byProvider'];
   route: Task['route'];
@@ -36,6 +37,7 @@ export function taskView(task: Task): TaskView {
     memberCount: task.memberCount,
     invalidCount: task.invalidCount,
     duplicateCount: task.duplicateCount,
+    suppressedCount: task.suppressedCount ?? 0,
     segments: task.segments,
     fee: task.fee,
     // queued is never stored: it is every recipient not yet settled.
@@ -46,6 +48,7 @@ export function taskView(task: Task): TaskView {
       undelivered: task.counts.undelivered,
       rejected: task.counts.rejected,
       unknown: task.counts.unknown,
+      suppressed: task.suppressedCount ?? 0,
     },
     byProvider: task.byProvider ?? {},
     route: task.route,

@@ -7,6 +7,7 @@ import { zeroCounts } from '../model.js';
 import { parseRecipients, splitRecipientInput } from '../phone.js';
 import { chunkSizeFor, PROVIDER_NAMES, requiresTemplate, type ProviderName } from '../providers/index.js';
 import type { TemplateStore } from '../stores/templates.js';
+import type { SuppressionStore } from '../stores/replies.js';
 import { renderTemplate } from '../templates.js';
 import type { TaskStore } from '../stores/tasks.js';
 
@@ -33,6 +34,8 @@ export interface SubmittedTask {
   invalidCount: number;
   invalidSamples: string[];
   duplicateCount: number;
+  /** Valid numbers left out because they opted out of this account. */
+  suppressedCount: number;
   segments: number;
   fee: number;
   createTime: string;
@@ -41,6 +44,7 @@ export interface SubmittedTask {
 export interface SubmitDeps {
   tasks: TaskStore;
   templates: TemplateStore;
+  suppressions: Pick<SuppressionStore, 'all'>;
   /** Starts fan-out now; if this is lost, the scheduler releases the task later. */
   enqueueFanOut(taskId: string): Promise<void>;
   now?: () => Date;
@@ -55,10 +59,14 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     throw badRequest('TOO_MANY_RECIPIENTS', `to has ${raw.length} entries; the limit is ${MAX_RECIPIENTS}`, 'to');
   }
   const recipients = parseRecipients(raw);
-  if (recipients.phones.length === 0) {
+  // Opted-out numbers never reach a provider (DESIGN.md "Opt-out").
+  const suppressed = await deps.suppressions.all(account.accountId);
+  const phones = suppressed.size > 0 ? recipients.phones.filter((p) => !suppressed.has(p)) : recipients.phones;
+  const suppressedCount = recipients.phones.length - phones.length;
+  if (phones.length === 0) {
     throw badRequest(
       'NO_VALID_RECIPIENT',
-      `to has no valid mainland mobile number (${recipients.invalidCount} invalid)`,
+      `to has no valid mainland mobile number that may be sent to (${recipients.invalidCount} invalid, ${suppressedCount} suppressed)`,
       'to',
     );
   }
@@ -67,10 +75,10 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
   const taskId = ulid();
   const size = chunkSizeFor(route);
   const chunks: Chunk[] = [];
-  for (let i = 0; i * size < recipients.phones.length; i++) {
-    chunks.push({ taskId, chunkNo: i, status: 'queued', phones: recipients.phones.slice(i * size, (i + 1) * size) });
+  for (let i = 0; i * size < phones.length; i++) {
+    chunks.push({ taskId, chunkNo: i, status: 'queued', phones: phones.slice(i * size, (i + 1) * size) });
   }
-  const memberCount = recipients.phones.length;
+  const memberCount = phones.length;
   const task: Task = {
     taskId,
     accountId: account.accountId,
@@ -84,6 +92,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     memberCount,
     invalidCount: recipients.invalidCount,
     duplicateCount: recipients.duplicateCount,
+    suppressedCount,
     route,
     chunkCount: chunks.length,
     chunksSettled: 0,
@@ -102,6 +111,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     invalidCount: recipients.invalidCount,
     invalidSamples: recipients.invalidSamples,
     duplicateCount: recipients.duplicateCount,
+    suppressedCount,
     segments: task.segments,
     fee: task.fee,
     createTime: now,

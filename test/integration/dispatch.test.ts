@@ -5,6 +5,7 @@ import { getProvider } from '../../lib/providers/index.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
 import { templateStore } from '../../lib/stores/templates.js';
+import { suppressionStore } from '../../lib/stores/replies.js';
 import { ChunkBusyError, dispatchChunk, type CrashPoint, type DispatchDeps } from '../../lib/tasks/dispatch.js';
 import { fanOutTask } from '../../lib/tasks/fanout.js';
 import { submitTask } from '../../lib/tasks/submit.js';
@@ -43,7 +44,7 @@ const deps = (crash?: CrashPoint): DispatchDeps => ({
 /** A task with its chunks written and started, as fan-out leaves it, minus the queue. */
 async function runningTask(n: number, start: number) {
   const { account } = await createAccount();
-  const submitted = await submitTask(account, { to: phones(n, start), content: `【测试】dispatch ${start}` }, { tasks, templates: templateStore(), enqueueFanOut: async () => {} });
+  const submitted = await submitTask(account, { to: phones(n, start), content: `【测试】dispatch ${start}` }, { tasks, templates: templateStore(), suppressions: suppressionStore(), enqueueFanOut: async () => {} });
   await fanOutTask(submitted.taskId, { tasks, enqueueChunks: async () => {} });
   return { taskId: submitted.taskId, chunkNo: 0 };
 }

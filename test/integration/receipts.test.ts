@@ -14,6 +14,7 @@ import { messageStore } from '../../lib/stores/messages.js';
 import { receiptStore, type ReceiptStore } from '../../lib/stores/receipts.js';
 import { taskStore } from '../../lib/stores/tasks.js';
 import { templateStore } from '../../lib/stores/templates.js';
+import { suppressionStore } from '../../lib/stores/replies.js';
 import { dispatchChunk, type ChunkRef } from '../../lib/tasks/dispatch.js';
 import { fanOutTask } from '../../lib/tasks/fanout.js';
 import { submitTask } from '../../lib/tasks/submit.js';
@@ -78,7 +79,7 @@ async function sentTask(route: ProviderName[], n: number, start: number): Promis
     ? { to: phones(n, start), templateId: 'verify', vars: { code: '1' } }
     : { to: phones(n, start), content: `【示例】回执 ${start}` };
   await templateStore().create({ accountId: account.accountId, templateId: 'verify', name: 'v', text: '【示例】您的验证码是%code%，10分钟内有效', variables: ['code'], vendorTemplateIds: { sendcloud: '10001' }, createTime: new Date().toISOString() }).catch(() => undefined);
-  const { taskId } = await submitTask({ ...account, route }, input, { tasks, templates: templateStore(), enqueueFanOut: async () => {} });
+  const { taskId } = await submitTask({ ...account, route }, input, { tasks, templates: templateStore(), suppressions: suppressionStore(), enqueueFanOut: async () => {} });
   const refs: ChunkRef[] = [];
   await fanOutTask(taskId, { tasks, enqueueChunks: async (r) => void refs.push(...r) });
   for (const ref of refs) await dispatchChunk(ref, { tasks, messages, receipts, provider: getProvider, dedupeWindowMs, leaseMs: 30_000 });
@@ -167,7 +168,7 @@ describe('receipts through the pipeline', () => {
   it('GET /v1/tasks/{taskId}/messages pages per-recipient status; another account gets 404', async () => {
     const { account, apiKey } = await createAccount();
     await accountStore().put({ ...account, route: ['zywx'] }, apiKey);
-    const { taskId } = await submitTask({ ...account, route: ['zywx'] }, { to: phones(5, 13_500_400_000), content: '【示例】列表' }, { tasks, templates: templateStore(), enqueueFanOut: async () => {} });
+    const { taskId } = await submitTask({ ...account, route: ['zywx'] }, { to: phones(5, 13_500_400_000), content: '【示例】列表' }, { tasks, templates: templateStore(), suppressions: suppressionStore(), enqueueFanOut: async () => {} });
     const refs: ChunkRef[] = [];
     await fanOutTask(taskId, { tasks, enqueueChunks: async (r) => void refs.push(...r) });
     for (const ref of refs) await dispatchChunk(ref, { tasks, messages, receipts, provider: getProvider, leaseMs: 30_000 });
@@ -195,7 +196,7 @@ describe('the processor on its own: early receipts, late sending, crashes', () =
 
   async function submittedTask(n: number, start: number, write = true): Promise<{ taskId: string; ids: string[] }> {
     const { account } = await createAccount();
-    const { taskId } = await submitTask(account, { to: phones(n, start), content: '【示例】处理器' }, { tasks, templates: templateStore(), enqueueFanOut: async () => {} });
+    const { taskId } = await submitTask(account, { to: phones(n, start), content: '【示例】处理器' }, { tasks, templates: templateStore(), suppressions: suppressionStore(), enqueueFanOut: async () => {} });
     await fanOutTask(taskId, { tasks, enqueueChunks: async () => {} });
     const ids = phones(n, start).map((p) => `sid-${p}`);
     if (write) await writeMessages(taskId, n, start);

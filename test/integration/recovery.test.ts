@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../lib/config.js';
 import { taskStore } from '../../lib/stores/tasks.js';
 import { templateStore } from '../../lib/stores/templates.js';
+import { suppressionStore } from '../../lib/stores/replies.js';
 import { releaseDueTasks } from '../../lib/tasks/schedule.js';
 import { submitTask } from '../../lib/tasks/submit.js';
 import { handler as scheduler } from '../../functions/scheduler.js';
@@ -64,6 +65,7 @@ describe('scheduler', () => {
     const lost = await submitTask(account, { to: phones(5, 13_300_000_000), content: '【测试】stranded' }, {
       tasks,
       templates: templateStore(),
+      suppressions: suppressionStore(),
       enqueueFanOut: async () => {
         throw new Error('send-batch died before enqueueing fan-out');
       },
