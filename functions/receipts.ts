@@ -24,8 +24,15 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
     const processed = await processReceipts(records, {
       store: wiring.receipts(),
       reply: async (r, taskId) => {
-        await recordReply(r, taskId, { tasks: wiring.tasks(), messages: messageStore(), replies: wiring.replies(), suppressions: wiring.suppressions() });
+        const { accountId, taskId: answered } = await recordReply(r, taskId, {
+          tasks: wiring.tasks(),
+          messages: messageStore(),
+          replies: wiring.replies(),
+          suppressions: wiring.suppressions(),
+        });
+        return { accountId, ...(answered ? { taskId: answered } : {}) };
       },
+      notify: wiring.notify,
       report: reportReceipts,
     });
     const failed = [...malformed, ...processed.failed];

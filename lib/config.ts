@@ -18,6 +18,9 @@ export const config = {
   get fanOutQueue() { return required('QUNFA_FANOUT_QUEUE'); },
   get dispatchQueue() { return required('QUNFA_DISPATCH_QUEUE'); },
   get receiptsQueue() { return required('QUNFA_RECEIPTS_QUEUE'); },
+  get callbacksQueue() { return required('QUNFA_CALLBACKS_QUEUE'); },
+  /** First retry delay of a failed receipt or callback; doubles per attempt. */
+  get retryBaseSeconds() { return Number(process.env.QUNFA_RETRY_BASE_SECONDS ?? 5); },
   /** How long a dispatcher owns a chunk in `sending`; must exceed the provider timeout. */
   get chunkLeaseMs() { return Number(process.env.QUNFA_CHUNK_LEASE_MS ?? 120_000); },
   get providerTimeoutMs() { return Number(process.env.QUNFA_PROVIDER_TIMEOUT_MS ?? 20_000); },

@@ -22,6 +22,10 @@ export interface Account {
   /** Providers in failover order. */
   route: ProviderName[];
   createTime: string;
+  /** Where receipts and replies are POSTed, unless a task names its own URL. */
+  callbackUrl?: string;
+  /** Signs callbacks (HMAC-SHA256); never leaves qunfa otherwise. */
+  callbackSecret?: string;
 }
 
 /** What a task keeps of its template: per-vendor ids and the values for its variables. */
@@ -49,6 +53,7 @@ export interface Task {
   invalidCount: number;
   duplicateCount: number;
   suppressedCount?: number;
+  callbackUrl?: string;
   route: ProviderName[];
   chunkCount: number;
   chunksSettled: number;

@@ -20,7 +20,7 @@ export async function recordReply(
   r: InboundReply,
   taskId: string | undefined,
   deps: { tasks: TaskStore; messages: Pick<MessageStore, 'latestTo'>; replies: ReplyStore; suppressions: SuppressionStore },
-): Promise<{ accountId: string; optedOut: boolean }> {
+): Promise<{ accountId: string; taskId?: string; optedOut: boolean }> {
   const answered = taskId ?? (await latestTaskTo(r, deps));
   const task = answered ? await deps.tasks.get(answered) : undefined;
   const accountId = task?.accountId ?? UNATTRIBUTED;
@@ -28,7 +28,7 @@ export async function recordReply(
   await deps.replies.put(reply);
   const optedOut = task !== undefined && isOptOut(r.content);
   if (optedOut) await deps.suppressions.add(accountId, [{ phone: r.phone, reason: 'reply', time: r.time }]);
-  return { accountId, optedOut };
+  return { accountId, ...(task ? { taskId: task.taskId } : {}), optedOut };
 }
 
 /**

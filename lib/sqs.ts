@@ -2,6 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { ChangeMessageVisibilityBatchCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { queueUrl, sqsClient } from './aws.js';
+import { config } from './config.js';
 import { PROVIDER_NAMES, type ProviderName } from './providers/index.js';
 import type { InboundEvent } from './providers/types.js';
 import { logger } from './log.js';
@@ -43,7 +44,7 @@ export const inboundEventBody: z.ZodType<InboundEvent> = z.discriminatedUnion('t
   z.object({ type: z.literal('reply'), ...eventBase, content: z.string() }),
 ]) as z.ZodType<InboundEvent>;
 
-/** Failed records come back after 5 s, 10 s, 20 s … (capped at 15 minutes) instead of the full visibility timeout. */
+/** Failed records come back after 5 s, 10 s, 20 s … (QUNFA_RETRY_BASE_SECONDS doubling, capped at 15 minutes) instead of the full visibility timeout. */
 export async function backOff(records: readonly SQSRecord[]): Promise<void> {
   const first = records[0];
   if (!first) return;
@@ -55,9 +56,15 @@ export async function backOff(records: readonly SQSRecord[]): Promise<void> {
         Entries: records.slice(i, i + 10).map((r, j) => ({
           Id: String(j),
           ReceiptHandle: r.receiptHandle,
-          VisibilityTimeout: Math.min(900, 5 * 2 ** (Number(r.attributes.ApproximateReceiveCount ?? 1) - 1)),
+          VisibilityTimeout: Math.min(900, Math.round(config.retryBaseSeconds * 2 ** (Number(r.attributes.ApproximateReceiveCount ?? 1) - 1))),
         })),
       }),
     ).catch(() => undefined); // best effort: without it the record returns after the queue's timeout
   }
 }
+
+export const callbackBatchBody = z.object({
+  accountId: z.string().min(1),
+  url: z.string().url(),
+  events: z.array(z.record(z.string(), z.unknown())).min(1),
+});

@@ -1,3 +1,4 @@
+import { planCallbacks } from './callbacks.js';
 import { config } from './config.js';
 import { reportDispatch } from './log.js';
 import { dedupeWindowMs, getProvider } from './providers/index.js';
@@ -29,6 +30,11 @@ export const wiring = {
   enqueueFanOut: (taskIds: string[]) => enqueueAll(config.fanOutQueue, taskIds.map((taskId) => ({ taskId }))),
   enqueueChunks: (refs: { taskId: string; chunkNo: number }[]) => enqueueAll(config.dispatchQueue, refs),
   enqueueEvents: (events: InboundEvent[]) => enqueueAll(config.receiptsQueue, events),
+  /** Receipts and replies onto the customer callbacks queue, grouped by destination. */
+  notify: async (events: Parameters<typeof planCallbacks>[0]) => {
+    const batches = await planCallbacks(events, { tasks: wiring.tasks(), accounts: wiring.accounts() });
+    if (batches.length > 0) await enqueueAll(config.callbacksQueue, batches);
+  },
   receipts: () => (receipts ??= receiptStore()),
   replies: () => (replies ??= replyStore()),
   suppressions: () => (suppressions ??= suppressionStore()),

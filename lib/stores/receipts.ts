@@ -20,8 +20,8 @@ import type { InboundReceipt, ProviderName } from '../providers/types.js';
 export type ApplyResult =
   | { kind: 'moved'; from: SettledMessageStatus; provider: ProviderName }
   | { kind: 'missing' }
-  /** Already final; `rb` is the run that moved it, `from` what it was before. */
-  | { kind: 'final'; status: string; rb?: string; from?: SettledMessageStatus; provider?: ProviderName }
+  /** Already final; `rb` is the run that moved it (at `rbAt`, ms), `from` what it was before. */
+  | { kind: 'final'; status: string; rb?: string; rbAt?: number; from?: SettledMessageStatus; provider?: ProviderName }
   | { kind: 'mismatch' };
 
 export interface CountDelta {
@@ -30,9 +30,9 @@ export interface CountDelta {
 }
 
 export interface ReceiptStore {
-  apply(taskId: string, r: InboundReceipt, run: string): Promise<ApplyResult>;
+  apply(taskId: string, r: InboundReceipt, run: string, now: number): Promise<ApplyResult>;
   /** Moves a message's `rb` from a dead run to this one; false when someone else did. */
-  retag(taskId: string, phone: string, oldRun: string, run: string): Promise<boolean>;
+  retag(taskId: string, phone: string, oldRun: string, run: string, now: number): Promise<boolean>;
   hasMarker(taskId: string, run: string): Promise<boolean>;
   /** Adds a run's counts to a task with its marker; false when the marker exists (already added). */
   addCounts(taskId: string, run: string, delta: CountDelta): Promise<boolean>;
@@ -48,14 +48,14 @@ const MARKER_TTL_S = 7 * 86_400;
 export function receiptStore(tasksTable = config.tasksTable, messagesTable = config.messagesTable): ReceiptStore {
   const db = dynamo();
   return {
-    async apply(taskId, r, run) {
+    async apply(taskId, r, run, now) {
       try {
         const out = await db.send(
           new UpdateCommand({
             TableName: messagesTable,
             Key: { pk: taskId, sk: r.phone },
             // Operands read the item as it was, so prevStatus keeps the status we move from.
-            UpdateExpression: 'SET prevStatus = #s, #s = :new, receiptTime = :t, receiptCode = :code, rb = :run',
+            UpdateExpression: 'SET prevStatus = #s, #s = :new, receiptTime = :t, receiptCode = :code, rb = :run, rbAt = :now',
             ConditionExpression:
               'attribute_exists(pk) AND (#s = :submitted OR #s = :unknown) AND (attribute_not_exists(providerMessageId) OR providerMessageId = :id)',
             ExpressionAttributeNames: { '#s': 'status' },
@@ -64,6 +64,7 @@ export function receiptStore(tasksTable = config.tasksTable, messagesTable = con
               ':t': r.time,
               ':code': r.code ?? '',
               ':run': run,
+              ':now': now,
               ':submitted': 'submitted',
               ':unknown': 'unknown',
               ':id': r.providerMessageId ?? '',
@@ -78,26 +79,28 @@ export function receiptStore(tasksTable = config.tasksTable, messagesTable = con
         if (!(e instanceof ConditionalCheckFailedException)) throw e;
         if (!e.Item) return { kind: 'missing' };
         const item = unmarshall(e.Item) as Record<string, string | undefined>;
+        const rbAt = Number(item.rbAt);
         if (item.status === 'submitted' || item.status === 'unknown') return { kind: 'mismatch' };
         return {
           kind: 'final',
           status: item.status ?? '',
           ...(item.rb ? { rb: item.rb } : {}),
+          ...(Number.isFinite(rbAt) ? { rbAt } : {}),
           ...(item.prevStatus ? { from: item.prevStatus as SettledMessageStatus } : {}),
           ...(item.provider ? { provider: item.provider as ProviderName } : {}),
         };
       }
     },
 
-    async retag(taskId, phone, oldRun, run) {
+    async retag(taskId, phone, oldRun, run, now) {
       try {
         await db.send(
           new UpdateCommand({
             TableName: messagesTable,
             Key: { pk: taskId, sk: phone },
-            UpdateExpression: 'SET rb = :run',
+            UpdateExpression: 'SET rb = :run, rbAt = :now',
             ConditionExpression: 'rb = :old',
-            ExpressionAttributeValues: { ':run': run, ':old': oldRun },
+            ExpressionAttributeValues: { ':run': run, ':old': oldRun, ':now': now },
           }),
         );
         return true;

@@ -24,6 +24,8 @@ export const sendBatchInput = z.object({
   route: z.array(z.enum(PROVIDER_NAMES as [ProviderName, ...ProviderName[]])).min(1).optional(),
   name: z.string().max(64).optional(),
   tag: z.string().max(32).optional(),
+  /** Receipts and replies of this task go here instead of the account's callback URL. */
+  callbackUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').optional(),
 });
 export type SendBatchInput = z.infer<typeof sendBatchInput>;
 
@@ -85,6 +87,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     status: 'pending',
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.tag !== undefined ? { tag: input.tag } : {}),
+    ...(input.callbackUrl !== undefined ? { callbackUrl: input.callbackUrl } : {}),
     content: text,
     ...(template ? { template } : {}),
     segments: content.segments,

@@ -246,22 +246,43 @@ describe('the processor on its own: early receipts, late sending, crashes', () =
 
   it('a run that dies after moving messages but before counting them is recovered exactly once', async () => {
     const n = 10;
+    const t0 = Date.now();
     const { taskId } = await submittedTask(n, 13_600_003_000);
     const events = phones(n, 13_600_003_000).map((p) => q(receipt(taskId, p, { providerMessageId: `sid-${p}` }), 1, `rec-${p}`));
     const dying: ReceiptStore = { ...receipts, addCounts: async () => { throw new Error('Lambda timed out'); } };
-    const first = await processReceipts(events, { store: dying });
+    const first = await processReceipts(events, { store: dying, now: () => t0 });
     expect(first.failed).toHaveLength(n);
     expect((await tasks.get(taskId))?.counts.delivered).toBe(0); // moved, not yet counted
 
-    // SQS redelivers them, to two concurrent runs at once; and a fresh duplicate push arrives too.
+    // Redelivered at once, the dying run might only be slow: retried, not recounted.
     const redelivered = events.map((e) => ({ ...e, receiveCount: 2 }));
+    expect((await processReceipts(redelivered, { store: receipts, now: () => t0 + 1_000 })).failed).toHaveLength(n);
+    expect((await tasks.get(taskId))?.counts.delivered).toBe(0);
+
+    // Past the function timeout SQS redelivers them, to two concurrent runs at once; and a fresh duplicate push arrives too.
+    const later = () => t0 + 121_000;
     await Promise.all([
-      processReceipts(redelivered.slice(0, 7), { store: receipts }),
-      processReceipts(redelivered.slice(3), { store: receipts }),
-      processReceipts(events.slice(0, 5), { store: receipts }),
+      processReceipts(redelivered.slice(0, 7), { store: receipts, now: later }),
+      processReceipts(redelivered.slice(3), { store: receipts, now: later }),
+      processReceipts(events.slice(0, 5), { store: receipts, now: later }),
     ]);
     expect((await tasks.get(taskId))?.counts).toMatchObject({ submitted: 0, delivered: n });
-    await processReceipts(redelivered, { store: receipts });
+    await processReceipts(redelivered, { store: receipts, now: later });
+    expect((await tasks.get(taskId))?.counts).toMatchObject({ submitted: 0, delivered: n });
+  });
+
+  it('a run that is only slow (its receipts redelivered while it works) is not counted twice', async () => {
+    const n = 6;
+    const { taskId } = await submittedTask(n, 13_600_005_000);
+    const events = phones(n, 13_600_005_000).map((p) => q(receipt(taskId, p, { providerMessageId: `sid-${p}` }), 1, `slow-${p}`));
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: ReceiptStore = { ...receipts, addCounts: async (...args) => { await gate; return receipts.addCounts(...args); } };
+    const first = processReceipts(events, { store: slow });
+    await new Promise((r) => setTimeout(r, 300));
+    await processReceipts(events.map((e) => ({ ...e, receiveCount: 2 })), { store: receipts });
+    release();
+    await first;
     expect((await tasks.get(taskId))?.counts).toMatchObject({ submitted: 0, delivered: n });
   });
 

@@ -11,13 +11,15 @@ import type { Simulator } from '../../local/simulators/harness.js';
 export const SUBMAIL_APPID = 'test-app';
 export const SUBMAIL_APPKEY = 'test-appkey-0123456789abcdef0123';
 
-export async function createAccount(): Promise<{ account: Account; apiKey: string }> {
+export async function createAccount(extra: Partial<Account> = {}): Promise<{ account: Account; apiKey: string }> {
   const account: Account = {
     accountId: `acct-${ulid().slice(-10).toLowerCase()}`,
     name: 'test',
     balance: 1_000_000,
     route: ['submail'],
     createTime: new Date().toISOString(),
+    callbackSecret: `cbs_${ulid()}`,
+    ...extra,
   };
   const apiKey = newApiKey();
   await accountStore().put(account, apiKey);

@@ -2,13 +2,15 @@ import { createServer } from 'node:http';
 
 /** A webhook endpoint that records every push it receives, as a customer's server would see it. */
 export interface Received {
+  headers: Record<string, string | string[] | undefined>;
   contentType: string;
   body: string;
   fields: Record<string, string>;
 }
 
-export async function startReceiver(): Promise<{ url: string; received: Received[]; stop(): Promise<void> }> {
+export async function startReceiver(opts: { status?: (attempt: number) => number } = {}): Promise<{ url: string; received: Received[]; attempts: () => number; stop(): Promise<void> }> {
   const received: Received[] = [];
+  let attempts = 0;
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
@@ -21,8 +23,9 @@ export async function startReceiver(): Promise<{ url: string; received: Received
       } else {
         for (const [k, v] of new URLSearchParams(body)) fields[k] = v;
       }
-      received.push({ contentType, body, fields });
-      res.writeHead(200, { 'content-type': 'text/plain' });
+      const status = opts.status?.(++attempts) ?? 200;
+      if (status === 200) received.push({ headers: req.headers, contentType, body, fields });
+      res.writeHead(status, { 'content-type': 'text/plain' });
       res.end('ok');
     });
   });
@@ -32,6 +35,7 @@ export async function startReceiver(): Promise<{ url: string; received: Received
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
+    attempts: () => attempts,
     stop: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
