@@ -15,6 +15,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  *   POST /__sim/push              {"url":"http://…","delayMs":500,"loss":0,"duplicate":0,"reorder":false,"undelivered":0}
  *   POST /__sim/replies           {"phone":"138…","content":"TD"}: the handset answers
  */
+const PUSH_CONCURRENCY = 16;
+
 export type FaultMode = 'error' | 'http500' | 'delay' | 'timeout' | 'reset';
 export interface Fault {
   mode: FaultMode;
@@ -168,8 +170,13 @@ export async function startSimulator(route: SimRoute, format: PushFormat, opts: 
       }
       if (pushConfig.reorder) shuffle(out, random);
       const done = (async () => {
-        // Vendors push concurrently; a few at a time keeps loopback polite.
-        for (let i = 0; i < out.length; i += 16) await Promise.all(out.slice(i, i + 16).map(sendPush));
+        // Vendors push from many workers at once.
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Math.min(PUSH_CONCURRENCY, out.length) }, async () => {
+            while (next < out.length) await sendPush(out[next++] as Push);
+          }),
+        );
       })();
       inFlight.add(done);
       void done.finally(() => inFlight.delete(done));
