@@ -47,8 +47,17 @@ try {
     providersConfig[name] = config;
   }
 
+  const callbackSecret = process.env.QUNFA_CALLBACK_SECRET ?? `cbs_${newApiKey().slice(3)}`;
   await accountStore().put(
-    { accountId, name: `${accountId} (local)`, balance: 100_000_000, route: ['submail', 'zywx', 'sendcloud'], createTime: new Date().toISOString() },
+    {
+      accountId,
+      name: `${accountId} (local)`,
+      balance: 100_000_000,
+      route: ['submail', 'zywx', 'sendcloud'],
+      createTime: new Date().toISOString(),
+      callbackSecret,
+      ...(process.env.QUNFA_CALLBACK_URL ? { callbackUrl: process.env.QUNFA_CALLBACK_URL } : {}),
+    },
     apiKey,
   );
   // A template every local simulator knows: SUBMAIL project ThJBE4, SendCloud template 10001.
@@ -128,6 +137,7 @@ qunfa is running locally (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)
   API base URL        ${base}
   account             ${accountId}
   API key             ${apiKey}
+  callbacks           ${process.env.QUNFA_CALLBACK_URL ?? '(none: set QUNFA_CALLBACK_URL, or callbackUrl on a task)'}, signed with ${callbackSecret}
 ${Object.entries(sims).map(([n, sim]) => `  ${`${n} simulator`.padEnd(20)}${sim.url}   (stats: ${sim.url}/__sim/stats)`).join('\n')}
   DynamoDB Local      ${stack.ddbEndpoint}
   SQS (fauxqs)        ${stack.sqsEndpoint}
@@ -138,8 +148,9 @@ Send a task:
 Or with the local template "verify" (any route provider, SendCloud included):
   curl -s -X POST ${base}/v1/tasks -H "Authorization: Bearer ${apiKey}" -d '{"to":["13800138000"],"templateId":"verify","vars":{"code":"4438"},"route":["sendcloud"]}'
 
-Then follow it (use the taskId from the answer):
+Then follow it (use the taskId from the answer); receipts arrive about a second after sending:
   curl -s ${base}/v1/tasks/TASK_ID -H "Authorization: Bearer ${apiKey}"
+  curl -s ${base}/v1/tasks/TASK_ID/messages -H "Authorization: Bearer ${apiKey}"
 
 Ctrl-C stops everything.`);
 } catch (e) {
