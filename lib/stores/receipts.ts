@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws.js';
+import { conditional } from './conditional.js';
 import { config } from '../config.js';
 import type { SettledMessageStatus, StatusCounts } from '../model.js';
 import type { InboundReceipt, ProviderName } from '../providers/types.js';
@@ -93,21 +94,15 @@ export function receiptStore(tasksTable = config.tasksTable, messagesTable = con
     },
 
     async retag(taskId, phone, oldRun, run, now) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: messagesTable,
-            Key: { pk: taskId, sk: phone },
-            UpdateExpression: 'SET rb = :run, rbAt = :now',
-            ConditionExpression: 'rb = :old',
-            ExpressionAttributeValues: { ':run': run, ':old': oldRun, ':now': now },
-          }),
-        );
-        return true;
-      } catch (e) {
-        if (e instanceof ConditionalCheckFailedException) return false;
-        throw e;
-      }
+      return conditional(
+        new UpdateCommand({
+          TableName: messagesTable,
+          Key: { pk: taskId, sk: phone },
+          UpdateExpression: 'SET rb = :run, rbAt = :now',
+          ConditionExpression: 'rb = :old',
+          ExpressionAttributeValues: { ':run': run, ':old': oldRun, ':now': now },
+        }),
+      );
     },
 
     async hasMarker(taskId, run) {

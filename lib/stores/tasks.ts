@@ -9,6 +9,7 @@ import {
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamo } from '../aws.js';
+import { conditional } from './conditional.js';
 import { config } from '../config.js';
 import type { Chunk, ChunkStatus, StatusCounts, Task } from '../model.js';
 import type { ProviderName } from '../providers/types.js';
@@ -116,22 +117,16 @@ export function taskStore(table = config.tasksTable): TaskStore {
     getChunk,
 
     async start(taskId, now) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { pk: taskId, sk: TASK_SK },
-            UpdateExpression: 'SET #s = :running, startTime = if_not_exists(startTime, :now) REMOVE dueShard, dueAt',
-            ConditionExpression: '#s = :pending',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':now': now },
-          }),
-        );
-        return true;
-      } catch (e) {
-        if (e instanceof ConditionalCheckFailedException) return false;
-        throw e;
-      }
+      return conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: taskId, sk: TASK_SK },
+          UpdateExpression: 'SET #s = :running, startTime = if_not_exists(startTime, :now) REMOVE dueShard, dueAt',
+          ConditionExpression: '#s = :pending',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':now': now },
+        }),
+      );
     },
 
     async markFannedOut(taskId) {
@@ -301,17 +296,6 @@ export function taskStore(table = config.tasksTable): TaskStore {
       return (r.Items ?? []).map(toTask);
     },
   };
-}
-
-/** Runs a conditional update: false when its condition did not hold. */
-async function conditional(command: UpdateCommand): Promise<boolean> {
-  try {
-    await dynamo().send(command);
-    return true;
-  } catch (e) {
-    if (e instanceof ConditionalCheckFailedException) return false;
-    throw e;
-  }
 }
 
 function chunkItem(c: Chunk): Record<string, unknown> {

@@ -8,8 +8,7 @@ import { taskStore } from '../../lib/stores/tasks.js';
 import { inProcessInvoke, startPoller, type Poller } from '../../local/poller.js';
 import { loadServiceDefinition } from '../../local/resources.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { SIMULATORS } from '../../local/simulators/index.js';
-import { apiEvent, call, createAccount, phones, waitFor } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, startAllSimulators, phones, waitFor } from '../support/fixtures.js';
 import { startHookServer } from '../support/hook-server.js';
 import { queueUrlsByName } from '../support/queues.js';
 import { startReceiver, type Received } from '../support/receiver.js';
@@ -26,14 +25,7 @@ let urls: Map<string, string>;
 beforeAll(async () => {
   process.env.QUNFA_RETRY_BASE_SECONDS = '0';
   hooks = await startHookServer(webhook);
-  const cfg: Record<string, unknown> = {};
-  for (const name of Object.keys(SIMULATORS) as ProviderName[]) {
-    const s = await SIMULATORS[name]({ push: { delayMs: 20 } });
-    sims[name] = s.sim;
-    cfg[name] = s.config;
-    s.sim.setPush({ url: `${hooks.base}${s.hookPath}` });
-  }
-  process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(cfg);
+  Object.assign(sims, await startAllSimulators(hooks.base));
   urls = await queueUrlsByName(def);
   poller = startPoller({ sqs, def, queueUrls: urls, invoke: inProcessInvoke(), visibilityTimeout: 5, waitSeconds: 1 });
 });

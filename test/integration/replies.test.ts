@@ -12,8 +12,7 @@ import { taskStore } from '../../lib/stores/tasks.js';
 import { inProcessInvoke, startPoller, type Poller } from '../../local/poller.js';
 import { loadServiceDefinition } from '../../local/resources.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { SIMULATORS } from '../../local/simulators/index.js';
-import { apiEvent, call, createAccount, waitFor } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, startAllSimulators, waitFor } from '../support/fixtures.js';
 import { startHookServer } from '../support/hook-server.js';
 import { queueUrlsByName } from '../support/queues.js';
 
@@ -25,14 +24,7 @@ let poller: Poller;
 
 beforeAll(async () => {
   hooks = await startHookServer(webhook);
-  const cfg: Record<string, unknown> = {};
-  for (const name of Object.keys(SIMULATORS) as ProviderName[]) {
-    const s = await SIMULATORS[name]({ push: { delayMs: 20 } });
-    sims[name] = s.sim;
-    cfg[name] = s.config;
-    s.sim.setPush({ url: `${hooks.base}${s.hookPath}` });
-  }
-  process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(cfg);
+  Object.assign(sims, await startAllSimulators(hooks.base));
   const def = loadServiceDefinition('local');
   poller = startPoller({ sqs: new SQSClient({ useQueueUrlAsEndpoint: false }), def, queueUrls: await queueUrlsByName(def), invoke: inProcessInvoke(), visibilityTimeout: 2, waitSeconds: 1 });
 });

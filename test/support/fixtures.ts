@@ -6,6 +6,8 @@ import { newApiKey, ulid } from '../../lib/ids.js';
 import type { Account } from '../../lib/model.js';
 import { accountStore } from '../../lib/stores/accounts.js';
 import { startSubmailSimulator } from '../../local/simulators/submail.js';
+import { SIMULATORS } from '../../local/simulators/index.js';
+import { PROVIDER_NAMES, type ProviderName } from '../../lib/providers/index.js';
 import type { Simulator } from '../../local/simulators/harness.js';
 
 export const SUBMAIL_APPID = 'test-app';
@@ -106,3 +108,17 @@ export async function taskItemsOf(accountId: string): Promise<number> {
 
 export const phones = (n: number, start = 13_000_000_000): string[] =>
   Array.from({ length: n }, (_, i) => String(start + i));
+
+/** Every provider's simulator, configured for this process, pushing to `hookBase` when given. */
+export async function startAllSimulators(hookBase?: string): Promise<Record<ProviderName, Simulator>> {
+  const sims = {} as Record<ProviderName, Simulator>;
+  const cfg: Record<string, unknown> = {};
+  for (const name of PROVIDER_NAMES) {
+    const s = await SIMULATORS[name]({ push: { delayMs: 20 } });
+    sims[name] = s.sim;
+    cfg[name] = s.config;
+    if (hookBase) s.sim.setPush({ url: `${hookBase}${s.hookPath}` });
+  }
+  process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(cfg);
+  return sims;
+}
