@@ -4,15 +4,15 @@ import type { ProviderName } from './providers/types.js';
 export type TaskStatus = 'pending' | 'scheduled' | 'running' | 'succeeded' | 'failed' | 'canceled';
 
 /** Message statuses that are counted on the task once a chunk settles. */
-export const SETTLED_MESSAGE_STATUSES = ['submitted', 'delivered', 'undelivered', 'rejected', 'unknown'] as const;
+export const SETTLED_MESSAGE_STATUSES = ['submitted', 'delivered', 'undelivered', 'rejected', 'unknown', 'canceled'] as const;
 export type SettledMessageStatus = (typeof SETTLED_MESSAGE_STATUSES)[number];
 export type MessageStatus = 'queued' | SettledMessageStatus;
 
-export type ChunkStatus = 'queued' | 'sending' | 'sent' | 'rejected' | 'unknown';
+export type ChunkStatus = 'queued' | 'sending' | 'sent' | 'rejected' | 'unknown' | 'canceled';
 
 export type StatusCounts = Record<SettledMessageStatus, number>;
 
-export const zeroCounts = (): StatusCounts => ({ submitted: 0, delivered: 0, undelivered: 0, rejected: 0, unknown: 0 });
+export const zeroCounts = (): StatusCounts => ({ submitted: 0, delivered: 0, undelivered: 0, rejected: 0, unknown: 0, canceled: 0 });
 
 export interface Account {
   accountId: string;
@@ -62,6 +62,8 @@ export interface Task {
   createTime: string;
   /** When the task may start; present only while the task waits for fan-out. */
   dueAt?: string;
+  /** The time the caller asked for (UTC ISO), for scheduled tasks. */
+  sendAt?: string;
   startTime?: string;
   endTime?: string;
   /** Set once every chunk of the task has been put on the dispatch queue. */

@@ -19,9 +19,9 @@ import type { ProviderName } from '../providers/types.js';
  *   pk=<taskId> sk=task            the task: status, counters, content, route
  *   pk=<taskId> sk=chunk#<000042>  one chunk: its recipients and its dispatch state
  * A task and its chunks share a partition, so a task is one Query away from all
- * of its chunks. GSI `due` (dueShard, dueAt) is sparse: only tasks waiting to
- * start carry `dueShard`, and fan-out removes it, so the scheduler's query only
- * ever sees tasks that still need releasing.
+ * of its chunks. GSI `due` (dueShard, dueAt) is sparse: only tasks whose chunks
+ * are not yet all on the dispatch queue carry `dueShard` (fan-out and cancel
+ * remove it), so the scheduler's query only sees tasks that still need releasing.
  */
 const TASK_SK = 'task';
 const chunkSk = (chunkNo: number) => `chunk#${String(chunkNo).padStart(6, '0')}`;
@@ -60,9 +60,11 @@ export interface TaskStore {
   create(task: Task, chunks: readonly Chunk[]): Promise<void>;
   get(taskId: string): Promise<Task | undefined>;
   getChunk(taskId: string, chunkNo: number): Promise<Chunk | undefined>;
-  /** pending → running; false when the task was not pending. */
+  /** pending|scheduled → running; false when another run started it (or it was canceled). */
   start(taskId: string, now: string): Promise<boolean>;
   markFannedOut(taskId: string): Promise<void>;
+  /** pending|scheduled|running → canceled; the status it had, or undefined when it was already finished. */
+  cancel(taskId: string, now: string): Promise<Task['status'] | undefined>;
   /** queued → sending, or an expired lease taken over for recovery. */
   claimChunk(taskId: string, chunkNo: number, attempt: string, provider: ProviderName, leaseMs: number, now: number): Promise<ClaimResult>;
   /** Hands a claimed chunk to the next provider of its route, renewing the lease. */
@@ -121,12 +123,33 @@ export function taskStore(table = config.tasksTable): TaskStore {
         new UpdateCommand({
           TableName: table,
           Key: { pk: taskId, sk: TASK_SK },
-          UpdateExpression: 'SET #s = :running, startTime = if_not_exists(startTime, :now) REMOVE dueShard, dueAt',
-          ConditionExpression: '#s = :pending',
+          // The task stays in `due` until fan-out has enqueued its chunks, so a crash in between is retried.
+          UpdateExpression: 'SET #s = :running, startTime = if_not_exists(startTime, :now)',
+          ConditionExpression: '#s = :pending OR #s = :scheduled',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':now': now },
+          ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':scheduled': 'scheduled', ':now': now },
         }),
       );
+    },
+
+    async cancel(taskId, now) {
+      try {
+        const r = await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: taskId, sk: TASK_SK },
+            UpdateExpression: 'SET #s = :canceled, endTime = :now REMOVE dueShard, dueAt',
+            ConditionExpression: '#s IN (:pending, :scheduled, :running)',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':canceled': 'canceled', ':pending': 'pending', ':scheduled': 'scheduled', ':running': 'running', ':now': now },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        );
+        return r.Attributes?.status as Task['status'];
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException) return undefined;
+        throw e;
+      }
     },
 
     async markFannedOut(taskId) {
@@ -134,7 +157,7 @@ export function taskStore(table = config.tasksTable): TaskStore {
         new UpdateCommand({
           TableName: table,
           Key: { pk: taskId, sk: TASK_SK },
-          UpdateExpression: 'SET fannedOut = :t',
+          UpdateExpression: 'SET fannedOut = :t REMOVE dueShard, dueAt',
           ExpressionAttributeValues: { ':t': true },
         }),
       );

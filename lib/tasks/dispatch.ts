@@ -52,7 +52,7 @@ export class ChunkBusyError extends Error {
   }
 }
 
-export type DispatchResult = 'sent' | 'rejected' | 'unknown' | 'recovered' | 'already-settled' | 'lost-lease';
+export type DispatchResult = 'sent' | 'rejected' | 'unknown' | 'canceled' | 'recovered' | 'already-settled' | 'lost-lease';
 
 export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<DispatchResult> {
   const now = deps.now ?? Date.now;
@@ -68,6 +68,11 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
   let from = 0;
   if (claim.claimed) {
     chunk = claim.chunk;
+    if (task.status === 'canceled') {
+      // A canceled task sends no further chunk; its recipients end `canceled`.
+      const settled = await deps.tasks.settleChunk(task.taskId, chunk.chunkNo, attempt, { status: 'canceled', counts: { canceled: chunk.phones.length } }, iso(now()));
+      return settled ? 'canceled' : 'lost-lease';
+    }
   } else {
     const found = claim.chunk;
     if (!found) throw new Error(`chunk ${ref.taskId}/${ref.chunkNo} does not exist`);

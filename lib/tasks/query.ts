@@ -22,6 +22,7 @@ export interface TaskView {
   templateId?: string;
   chunkCount: number;
   createTime: string;
+  sendAt: string | null;
   startTime: string | null;
   endTime: string | null;
 }
@@ -48,6 +49,7 @@ export function taskView(task: Task): TaskView {
       undelivered: task.counts.undelivered,
       rejected: task.counts.rejected,
       unknown: task.counts.unknown,
+      canceled: task.counts.canceled ?? 0,
       suppressed: task.suppressedCount ?? 0,
     },
     byProvider: task.byProvider ?? {},
@@ -55,6 +57,7 @@ export function taskView(task: Task): TaskView {
     ...(task.template ? { templateId: task.template.templateId } : {}),
     chunkCount: task.chunkCount,
     createTime: task.createTime,
+    sendAt: task.sendAt ?? null,
     startTime: task.startTime ?? null,
     endTime: task.endTime ?? null,
   };

@@ -1,14 +1,15 @@
 import type { TaskStore } from '../stores/tasks.js';
 
 /**
- * The scheduler's run (EventBridge, every minute): release tasks that are due
- * but were never fanned out. Today that is a task whose fan-out message was
- * lost between the task write and the enqueue (send-batch crashed); scheduled
- * tasks (sendAt) will use the same index. Releasing twice is harmless, because
- * fan-out starts a task with a conditional write.
+ * The scheduler's run (EventBridge, every minute): start every task that is
+ * due but not started: scheduled tasks whose `sendAt` has come (also those
+ * due while the scheduler was down), and immediate tasks whose fan-out
+ * message was lost. Each is claimed with a conditional write (pending or
+ * scheduled → running), so overlapping runs cannot both start it; only the
+ * winner hands it to fan-out.
  */
 export interface ScheduleDeps {
-  tasks: TaskStore;
+  tasks: Pick<TaskStore, 'listDue' | 'start'>;
   enqueueFanOut(taskIds: string[]): Promise<void>;
   now?: () => Date;
   /** A task this young was just handed to fan-out by send-batch itself. */
@@ -20,10 +21,14 @@ export async function releaseDueTasks(deps: ScheduleDeps): Promise<string[]> {
   const grace = deps.graceMs ?? 60_000;
   const cutoff = new Date(now.getTime() - grace).toISOString();
   const due = await deps.tasks.listDue(now.toISOString(), 500);
-  const release = due
-    .filter((t) => t.status === 'pending')
-    .filter((t) => (t.dueAt ?? t.createTime) > t.createTime || t.createTime <= cutoff)
-    .map((t) => t.taskId);
+  const release: string[] = [];
+  for (const t of due) {
+    if (t.status === 'scheduled' || (t.status === 'pending' && t.createTime <= cutoff)) {
+      if (await deps.tasks.start(t.taskId, now.toISOString())) release.push(t.taskId);
+    } else if (t.status === 'running' && (t.startTime ?? '') <= cutoff) {
+      release.push(t.taskId); // started, but its fan-out never finished: fan-out is idempotent
+    }
+  }
   if (release.length > 0) await deps.enqueueFanOut(release);
   return release;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { inspectContent } from '../content.js';
+import { fromChinaTime } from '../time.js';
 import { badRequest } from '../errors.js';
 import { ulid } from '../ids.js';
 import type { Account, Chunk, Task, TaskTemplate } from '../model.js';
@@ -24,6 +25,8 @@ export const sendBatchInput = z.object({
   route: z.array(z.enum(PROVIDER_NAMES as [ProviderName, ...ProviderName[]])).min(1).optional(),
   name: z.string().max(64).optional(),
   tag: z.string().max(32).optional(),
+  /** ISO-8601 with an offset, or the vendors' `yyyy-MM-dd HH:mm:ss` read as China time. */
+  sendAt: z.string().optional(),
   /** Receipts and replies of this task go here instead of the account's callback URL. */
   callbackUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').optional(),
 });
@@ -41,6 +44,7 @@ export interface SubmittedTask {
   segments: number;
   fee: number;
   createTime: string;
+  sendAt?: string;
 }
 
 export interface SubmitDeps {
@@ -52,7 +56,25 @@ export interface SubmitDeps {
   now?: () => Date;
 }
 
+/** A scheduled time slightly in the past (clock skew, a slow client) still counts as now. */
+const SEND_AT_TOLERANCE_MS = 60_000;
+const SEND_AT_MAX_AHEAD_MS = 35 * 86_400_000;
+
+/** Parses `sendAt`; undefined means "now". */
+export function parseSendAt(text: string | undefined, now: Date): Date | undefined {
+  if (text === undefined) return undefined;
+  const iso = z.string().datetime({ offset: true }).safeParse(text);
+  const at = iso.success ? new Date(text) : fromChinaTime(text);
+  if (!at) {
+    throw badRequest('INVALID_SEND_AT', 'sendAt must be ISO-8601 with an offset (2026-11-25T09:00:00+08:00) or yyyy-MM-dd HH:mm:ss (China time)', 'sendAt');
+  }
+  if (at.getTime() < now.getTime() - SEND_AT_TOLERANCE_MS) throw badRequest('SEND_AT_IN_PAST', `sendAt ${at.toISOString()} is in the past`, 'sendAt');
+  if (at.getTime() > now.getTime() + SEND_AT_MAX_AHEAD_MS) throw badRequest('SEND_AT_TOO_FAR', 'sendAt is more than 35 days ahead', 'sendAt');
+  return at.getTime() > now.getTime() ? at : undefined;
+}
+
 export async function submitTask(account: Account, input: SendBatchInput, deps: SubmitDeps): Promise<SubmittedTask> {
+  const sendAt = parseSendAt(input.sendAt, deps.now?.() ?? new Date());
   const { text, template } = await resolveContent(account, input, deps.templates);
   const content = inspectContent(text);
   const route = routeFor(account, input.route, template !== undefined);
@@ -84,7 +106,8 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
   const task: Task = {
     taskId,
     accountId: account.accountId,
-    status: 'pending',
+    status: sendAt ? 'scheduled' : 'pending',
+    ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.tag !== undefined ? { tag: input.tag } : {}),
     ...(input.callbackUrl !== undefined ? { callbackUrl: input.callbackUrl } : {}),
@@ -102,10 +125,11 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     counts: zeroCounts(),
     byProvider: Object.fromEntries(route.map((p) => [p, {}])),
     createTime: now,
-    dueAt: now,
+    dueAt: sendAt?.toISOString() ?? now,
   };
   await deps.tasks.create(task, chunks);
-  await deps.enqueueFanOut(taskId);
+  // A scheduled task waits for the scheduler; nothing is sent early.
+  if (!sendAt) await deps.enqueueFanOut(taskId);
 
   return {
     taskId,
@@ -118,6 +142,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     segments: task.segments,
     fee: task.fee,
     createTime: now,
+    ...(task.sendAt ? { sendAt: task.sendAt } : {}),
   };
 }
 
