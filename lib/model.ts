@@ -26,6 +26,8 @@ export interface Account {
   callbackUrl?: string;
   /** Signs callbacks (HMAC-SHA256); never leaves qunfa otherwise. */
   callbackSecret?: string;
+  /** Operators also see the providers' own balances. */
+  operator?: boolean;
 }
 
 /** What a task keeps of its template: per-vendor ids and the values for its variables. */

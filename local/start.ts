@@ -56,6 +56,8 @@ try {
       route: ['submail', 'zywx', 'sendcloud'],
       createTime: new Date().toISOString(),
       callbackSecret,
+      // The local account may see the simulators' balances through GET /v1/balance.
+      operator: true,
       ...(process.env.QUNFA_CALLBACK_URL ? { callbackUrl: process.env.QUNFA_CALLBACK_URL } : {}),
     },
     apiKey,
