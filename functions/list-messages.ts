@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { apiMiddlewares, json, type ApiContext } from '../lib/http/api.js';
-import { messageStore } from '../lib/stores/messages.js';
 import { listMessagesQuery, listTaskMessages } from '../lib/tasks/messages.js';
 import { wiring } from '../lib/wiring.js';
 
@@ -12,7 +11,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Er
       200,
       await listTaskMessages(context.account, event.pathParameters?.taskId ?? '', listMessagesQuery.parse(event.queryStringParameters ?? {}), {
         tasks: wiring.tasks(),
-        messages: messageStore(),
+        messages: wiring.messages(),
       }),
     ),
   );

@@ -4,7 +4,6 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { metrics, reportReceipts } from '../lib/log.js';
 import { processReceipts } from '../lib/receipts/process.js';
 import { recordReply } from '../lib/replies.js';
-import { messageStore } from '../lib/stores/messages.js';
 import { backOff, inboundEventBody, parseBody } from '../lib/sqs.js';
 import { wiring } from '../lib/wiring.js';
 
@@ -26,7 +25,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
       reply: async (r, taskId) => {
         const { accountId, taskId: answered } = await recordReply(r, taskId, {
           tasks: wiring.tasks(),
-          messages: messageStore(),
+          messages: wiring.messages(),
           replies: wiring.replies(),
           suppressions: wiring.suppressions(),
         });

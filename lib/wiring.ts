@@ -4,7 +4,7 @@ import { reportDispatch } from './log.js';
 import { dedupeWindowMs, getProvider } from './providers/index.js';
 import { enqueueAll } from './queue.js';
 import { accountStore, type AccountStore } from './stores/accounts.js';
-import { messageStore } from './stores/messages.js';
+import { messageStore, type MessageStore } from './stores/messages.js';
 import { taskStore, type TaskStore } from './stores/tasks.js';
 import { templateStore, type TemplateStore } from './stores/templates.js';
 import { receiptStore, type ReceiptStore } from './stores/receipts.js';
@@ -19,6 +19,7 @@ import type { DispatchDeps } from './tasks/dispatch.js';
 let tasks: TaskStore | undefined;
 let accounts: AccountStore | undefined;
 let templates: TemplateStore | undefined;
+let messages: MessageStore | undefined;
 let receipts: ReceiptStore | undefined;
 let replies: ReplyStore | undefined;
 let suppressions: SuppressionStore | undefined;
@@ -27,6 +28,7 @@ export const wiring = {
   tasks: () => (tasks ??= taskStore()),
   accounts: () => (accounts ??= accountStore()),
   templates: () => (templates ??= templateStore()),
+  messages: () => (messages ??= messageStore()),
   enqueueFanOut: (taskIds: string[]) => enqueueAll(config.fanOutQueue, taskIds.map((taskId) => ({ taskId }))),
   enqueueChunks: (refs: { taskId: string; chunkNo: number }[]) => enqueueAll(config.dispatchQueue, refs),
   enqueueEvents: (events: InboundEvent[]) => enqueueAll(config.receiptsQueue, events),
@@ -40,7 +42,7 @@ export const wiring = {
   suppressions: () => (suppressions ??= suppressionStore()),
   dispatch: (): DispatchDeps => ({
     tasks: wiring.tasks(),
-    messages: messageStore(),
+    messages: wiring.messages(),
     provider: getProvider,
     dedupeWindowMs,
     leaseMs: config.chunkLeaseMs,

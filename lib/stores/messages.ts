@@ -1,8 +1,8 @@
-import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
 import type { Message } from '../model.js';
-import { batchWrite } from './tasks.js';
+import { batchGet, batchPut } from './batch.js';
 
 /**
  * Messages table (pk=<taskId>, sk=<phone>): one item per recipient of a task,
@@ -22,47 +22,18 @@ export interface MessageStore {
   page(taskId: string, opts: { status?: string; limit: number; after?: string }): Promise<{ messages: Message[]; next?: string }>;
 }
 
-const WRITE_CONCURRENCY = 8;
-
 export function messageStore(table = config.messagesTable): MessageStore {
   const db = dynamo();
   return {
     async putAll(messages) {
-      const batches: { PutRequest: { Item: Record<string, unknown> } }[][] = [];
-      for (let i = 0; i < messages.length; i += 25) {
-        batches.push(messages.slice(i, i + 25).map((m) => ({ PutRequest: { Item: toItem(m) } })));
-      }
-      await runPool(batches, WRITE_CONCURRENCY, (b) => batchWrite(table, b));
+      await batchPut(table, messages.map(toItem));
     },
     async getMany(taskId, phones) {
-      const found: Message[] = [];
-      const pages: string[][] = [];
-      for (let i = 0; i < phones.length; i += 100) pages.push(phones.slice(i, i + 100));
-      await runPool(pages, WRITE_CONCURRENCY, async (page) => {
-        let keys: Record<string, unknown>[] = page.map((phone) => ({ pk: taskId, sk: phone }));
-        for (let attempt = 0; keys.length > 0; attempt++) {
-          if (attempt > 8) throw new Error('BatchGet kept returning unprocessed keys');
-          const r = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }));
-          for (const item of r.Responses?.[table] ?? []) found.push(fromItem(item));
-          keys = r.UnprocessedKeys?.[table]?.Keys ?? [];
-        }
-      });
-      return found;
+      return (await batchGet(table, phones.map((phone) => ({ pk: taskId, sk: phone })))).map(fromItem);
     },
     async latestTo(phone, taskIds) {
-      let best: Message | undefined;
-      for (let i = 0; i < taskIds.length; i += 100) {
-        let keys: Record<string, unknown>[] = taskIds.slice(i, i + 100).map((t) => ({ pk: t, sk: phone }));
-        for (let attempt = 0; keys.length > 0 && attempt < 8; attempt++) {
-          const r = await db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys } } }));
-          for (const item of r.Responses?.[table] ?? []) {
-            const m = fromItem(item);
-            if (!best || m.submitTime > best.submitTime) best = m;
-          }
-          keys = r.UnprocessedKeys?.[table]?.Keys ?? [];
-        }
-      }
-      return best;
+      const found = (await batchGet(table, taskIds.map((pk) => ({ pk, sk: phone })), false)).map(fromItem);
+      return found.reduce<Message | undefined>((best, m) => (!best || m.submitTime > best.submitTime ? m : best), undefined);
     },
 
     async page(taskId, { status, limit, after }) {
@@ -97,14 +68,3 @@ const fromItem = (item: Record<string, unknown>): Message => {
   const { pk, sk, ...rest } = item;
   return { taskId: String(pk), phone: String(sk), ...(rest as Omit<Message, 'taskId' | 'phone'>) };
 };
-
-export async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}

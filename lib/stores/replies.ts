@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
+import { batchPut } from './batch.js';
 import type { ProviderName } from '../providers/types.js';
 
 /**
@@ -66,13 +67,7 @@ export function suppressionStore(table = config.suppressionsTable): SuppressionS
   const db = dynamo();
   return {
     async add(accountId, items) {
-      for (let i = 0; i < items.length; i += 25) {
-        let pending = items.slice(i, i + 25).map((s) => ({ PutRequest: { Item: { pk: accountId, sk: s.phone, ...s } } }));
-        for (let attempt = 0; pending.length > 0 && attempt < 8; attempt++) {
-          const r = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-          pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
-        }
-      }
+      await batchPut(table, items.map((s) => ({ pk: accountId, sk: s.phone, ...s })));
     },
     async remove(accountId, phone) {
       const r = await db.send(new DeleteCommand({ TableName: table, Key: { pk: accountId, sk: phone }, ReturnValues: 'ALL_OLD' }));

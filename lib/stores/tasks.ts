@@ -1,5 +1,4 @@
 import {
-  BatchWriteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -9,6 +8,7 @@ import {
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamo } from '../aws.js';
+import { batchPut } from './batch.js';
 import { conditional } from './conditional.js';
 import { config } from '../config.js';
 import type { Chunk, ChunkStatus, StatusCounts, Task } from '../model.js';
@@ -97,11 +97,8 @@ export function taskStore(table = config.tasksTable): TaskStore {
 
   return {
     async create(task, chunks) {
-      const items = chunks.map((c) => ({ PutRequest: { Item: chunkItem(c) } }));
-      // Chunks of 10,000 numbers are ~120 KB: keep each BatchWrite well under 16 MB.
-      const writes: Promise<void>[] = [];
-      for (let i = 0; i < items.length; i += 25) writes.push(batchWrite(table, items.slice(i, i + 25)));
-      await Promise.all(writes);
+      // Chunks of 10,000 numbers are ~120 KB: 25 of them stay well under BatchWrite's 16 MB.
+      await batchPut(table, chunks.map(chunkItem));
       await db.send(
         new PutCommand({
           TableName: table,
@@ -325,14 +322,4 @@ function chunkItem(c: Chunk): Record<string, unknown> {
   return { ...c, pk: c.taskId, sk: chunkSk(c.chunkNo), phones: c.phones.join(',') };
 }
 
-async function batchWrite(table: string, requests: { PutRequest: { Item: Record<string, unknown> } }[]): Promise<void> {
-  let pending = requests;
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt > 8) throw new Error(`BatchWrite left ${pending.length} items unprocessed`);
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-    const r = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-    pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
-  }
-}
-export { batchWrite };
 

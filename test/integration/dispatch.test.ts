@@ -1,7 +1,6 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { config } from '../../lib/config.js';
-import { getProvider } from '../../lib/providers/index.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
 import { templateStore } from '../../lib/stores/templates.js';
@@ -13,7 +12,7 @@ import { inProcessInvoke, startPoller, type Invoke } from '../../local/poller.js
 import { loadServiceDefinition } from '../../local/resources.js';
 import type { Simulator } from '../../local/simulators/harness.js';
 import { startSubmailSimulator } from '../../local/simulators/submail.js';
-import { createAccount, phones, startSubmail, waitFor } from '../support/fixtures.js';
+import { createAccount, phones, startSubmail, testDispatchDeps, waitFor } from '../support/fixtures.js';
 import { queueUrlsByName } from '../support/queues.js';
 
 /**
@@ -26,20 +25,7 @@ const tasks = taskStore();
 const messages = messageStore();
 let clock = Date.now();
 
-const deps = (crash?: CrashPoint): DispatchDeps => ({
-  tasks,
-  messages,
-  provider: getProvider,
-  leaseMs: 5_000,
-  now: () => clock,
-  ...(crash
-    ? {
-        crash: (p: CrashPoint) => {
-          if (p === crash) throw new Error(`injected crash ${p}`);
-        },
-      }
-    : {}),
-});
+const deps = (crash?: CrashPoint): DispatchDeps => testDispatchDeps(() => clock, crash);
 
 /** A task with its chunks written and started, as fan-out leaves it, minus the queue. */
 async function runningTask(n: number, start: number) {

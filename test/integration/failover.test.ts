@@ -6,14 +6,14 @@ import { accountStore } from '../../lib/stores/accounts.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
 import { templateStore } from '../../lib/stores/templates.js';
-import { dedupeWindowMs, getProvider, type ProviderName } from '../../lib/providers/index.js';
+import type { ProviderName } from '../../lib/providers/index.js';
 import { dispatchChunk, type CrashPoint, type DispatchDeps } from '../../lib/tasks/dispatch.js';
 import { fanOutTask } from '../../lib/tasks/fanout.js';
 import type { ChunkRef } from '../../lib/tasks/dispatch.js';
 import { SIMULATORS } from '../../local/simulators/index.js';
 import { freePort } from '../../local/stack.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { apiEvent, call, createAccount, phones } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, phones, testDispatchDeps } from '../support/fixtures.js';
 
 /**
  * Routes through the pipeline: chunking by the route's smallest batch,
@@ -25,15 +25,7 @@ const tasks = taskStore();
 const messages = messageStore();
 let clock = Date.now();
 
-const deps = (crash?: CrashPoint): DispatchDeps => ({
-  tasks,
-  messages,
-  provider: getProvider,
-  dedupeWindowMs,
-  leaseMs: 5_000,
-  now: () => clock,
-  ...(crash ? { crash: (p: CrashPoint) => { if (p === crash) throw new Error(`injected crash ${p}`); } } : {}),
-});
+const deps = (crash?: CrashPoint): DispatchDeps => testDispatchDeps(() => clock, crash);
 
 async function account(route: ProviderName[]) {
   const a = await createAccount();

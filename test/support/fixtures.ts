@@ -7,7 +7,10 @@ import type { Account } from '../../lib/model.js';
 import { accountStore } from '../../lib/stores/accounts.js';
 import { startSubmailSimulator } from '../../local/simulators/submail.js';
 import { SIMULATORS } from '../../local/simulators/index.js';
-import { PROVIDER_NAMES, type ProviderName } from '../../lib/providers/index.js';
+import { dedupeWindowMs, getProvider, PROVIDER_NAMES, type ProviderName } from '../../lib/providers/index.js';
+import { messageStore } from '../../lib/stores/messages.js';
+import { taskStore } from '../../lib/stores/tasks.js';
+import type { CrashPoint, DispatchDeps } from '../../lib/tasks/dispatch.js';
 import type { Simulator } from '../../local/simulators/harness.js';
 
 export const SUBMAIL_APPID = 'test-app';
@@ -121,4 +124,23 @@ export async function startAllSimulators(hookBase?: string): Promise<Record<Prov
   }
   process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(cfg);
   return sims;
+}
+
+/** Dispatch dependencies on the real stores, with a test clock and an optional injected crash. */
+export function testDispatchDeps(now: () => number, crash?: CrashPoint): DispatchDeps {
+  return {
+    tasks: taskStore(),
+    messages: messageStore(),
+    provider: getProvider,
+    dedupeWindowMs,
+    leaseMs: 5_000,
+    now,
+    ...(crash
+      ? {
+          crash: (p: CrashPoint) => {
+            if (p === crash) throw new Error(`injected crash ${p}`);
+          },
+        }
+      : {}),
+  };
 }
