@@ -6,4 +6,4 @@ import { wiring } from '../lib/wiring.js';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, ApiContext>()
   .use(apiMiddlewares({ accounts: wiring.accounts }))
-  .handler(async (event, context) => json(200, await cancelTask(context.account, event.pathParameters?.taskId ?? '', wiring.tasks())));
+  .handler(async (event, context) => json(200, await cancelTask(context.account, event.pathParameters?.taskId ?? '', { tasks: wiring.tasks(), ledger: wiring.ledger() })));

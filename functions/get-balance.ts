@@ -7,4 +7,4 @@ import { wiring } from '../lib/wiring.js';
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, ApiContext>()
   .use(apiMiddlewares({ accounts: wiring.accounts }))
-  .handler(async (_event, context) => json(200, await getBalance(context.account, getProvider)));
+  .handler(async (_event, context) => json(200, await getBalance(context.account, { provider: getProvider, limits: wiring.limits() })));

@@ -8,11 +8,6 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Er
   .use(apiMiddlewares({ accounts: wiring.accounts, jsonBody: true }))
   .handler(async (event, context) => {
     const input = sendBatchInput.parse(event.body);
-    const task = await submitTask(context.account, input, {
-      tasks: wiring.tasks(),
-      templates: wiring.templates(),
-      suppressions: wiring.suppressions(),
-      enqueueFanOut: (taskId) => wiring.enqueueFanOut([taskId]),
-    });
+    const task = await submitTask(context.account, input, wiring.submit());
     return json(202, task);
   });

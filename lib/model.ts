@@ -14,11 +14,42 @@ export type StatusCounts = Record<SettledMessageStatus, number>;
 
 export const zeroCounts = (): StatusCounts => ({ submitted: 0, delivered: 0, undelivered: 0, rejected: 0, unknown: 0, canceled: 0 });
 
+/**
+ * Sending limits of an account (the vendors' defaults: 相同手机号码一分钟之内只可发送一次,
+ * 该号码今日发送次数已达上限, 当日发送量已超出最大发送限制). 0 turns a limit off.
+ * Days are China calendar days.
+ */
+export interface AccountLimits {
+  /** Least time between two messages to one number. */
+  perNumberIntervalSeconds: number;
+  /** Messages to one number per day. */
+  perNumberDaily: number;
+  /** Messages (recipients) the account may submit per day. */
+  dailyMessages: number;
+}
+
+export const DEFAULT_LIMITS: AccountLimits = { perNumberIntervalSeconds: 60, perNumberDaily: 10, dailyMessages: 1_000_000 };
+
+export const limitsOf = (account: Pick<Account, 'limits'>): AccountLimits => ({ ...DEFAULT_LIMITS, ...account.limits });
+
+/** One API key of an account; the key itself is never stored, only its SHA-256. */
+export interface ApiKeyInfo {
+  hash: string;
+  createTime: string;
+  revokeTime?: string;
+}
+
 export interface Account {
   accountId: string;
   name: string;
-  /** Points (条) the account may still spend; the vendors call it remainPoint. */
+  /**
+   * Points (条) the account may still spend; the vendors call it remainPoint.
+   * Moves only together with a ledger entry (lib/stores/ledger.ts).
+   */
   balance: number;
+  limits?: Partial<AccountLimits>;
+  /** keyId → key; authentication goes through the apikey items, this lists and revokes them. */
+  keys?: Record<string, ApiKeyInfo>;
   /** Providers in failover order. */
   route: ProviderName[];
   createTime: string;
@@ -70,6 +101,10 @@ export interface Task {
   endTime?: string;
   /** Set once every chunk of the task has been put on the dispatch queue. */
   fannedOut?: boolean;
+  /** The China day whose daily usage the task counts against (its send day). */
+  usageDay?: string;
+  /** The per-number limits in force when the task was accepted; dispatch applies them. */
+  numberLimits?: Pick<AccountLimits, 'perNumberIntervalSeconds' | 'perNumberDaily'>;
 }
 
 export interface Chunk {

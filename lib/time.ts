@@ -17,3 +17,6 @@ export function fromChinaTime(text: string): Date | undefined {
   const date = new Date(ms);
   return toChinaTime(date) === text.trim() ? date : undefined;
 }
+
+/** The China calendar day (yyyy-MM-dd) of an instant: the day vendors' daily limits count. */
+export const chinaDay = (date: Date): string => toChinaTime(date).slice(0, 10);

@@ -4,6 +4,8 @@ import { reportDispatch } from './log.js';
 import { dedupeWindowMs, getProvider } from './providers/index.js';
 import { enqueueAll } from './queue.js';
 import { accountStore, type AccountStore } from './stores/accounts.js';
+import { ledgerStore, type LedgerStore } from './stores/ledger.js';
+import { limitStore, type LimitStore } from './stores/limits.js';
 import { messageStore, type MessageStore } from './stores/messages.js';
 import { taskStore, type TaskStore } from './stores/tasks.js';
 import { templateStore, type TemplateStore } from './stores/templates.js';
@@ -11,6 +13,7 @@ import { receiptStore, type ReceiptStore } from './stores/receipts.js';
 import { replyStore, suppressionStore, type ReplyStore, type SuppressionStore } from './stores/replies.js';
 import type { InboundEvent } from './providers/types.js';
 import type { DispatchDeps } from './tasks/dispatch.js';
+import type { SubmitDeps } from './tasks/submit.js';
 
 /**
  * The production dependencies of each use case, built from configuration once
@@ -23,10 +26,14 @@ let messages: MessageStore | undefined;
 let receipts: ReceiptStore | undefined;
 let replies: ReplyStore | undefined;
 let suppressions: SuppressionStore | undefined;
+let ledger: LedgerStore | undefined;
+let limits: LimitStore | undefined;
 
 export const wiring = {
   tasks: () => (tasks ??= taskStore()),
-  accounts: () => (accounts ??= accountStore()),
+  accounts: () => (accounts ??= accountStore(undefined, wiring.ledger())),
+  ledger: () => (ledger ??= ledgerStore()),
+  limits: () => (limits ??= limitStore()),
   templates: () => (templates ??= templateStore()),
   messages: () => (messages ??= messageStore()),
   enqueueFanOut: (taskIds: string[]) => enqueueAll(config.fanOutQueue, taskIds.map((taskId) => ({ taskId }))),
@@ -40,6 +47,14 @@ export const wiring = {
   receipts: () => (receipts ??= receiptStore()),
   replies: () => (replies ??= replyStore()),
   suppressions: () => (suppressions ??= suppressionStore()),
+  submit: (): SubmitDeps => ({
+    tasks: wiring.tasks(),
+    templates: wiring.templates(),
+    suppressions: wiring.suppressions(),
+    ledger: wiring.ledger(),
+    limits: wiring.limits(),
+    enqueueFanOut: (taskId) => wiring.enqueueFanOut([taskId]),
+  }),
   dispatch: (): DispatchDeps => ({
     tasks: wiring.tasks(),
     messages: wiring.messages(),
@@ -47,6 +62,9 @@ export const wiring = {
     dedupeWindowMs,
     leaseMs: config.chunkLeaseMs,
     receipts: wiring.receipts(),
+    ledger: wiring.ledger(),
+    limits: wiring.limits(),
+    suppressions: wiring.suppressions(),
     report: reportDispatch,
   }),
 };

@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { newApiKey } from '../lib/ids.js';
 import { accountStore } from '../lib/stores/accounts.js';
+import { ledgerStore } from '../lib/stores/ledger.js';
+import { createAccount, updateAccount } from '../lib/accounts.js';
+import { removeLocalStackFile, writeLocalStackFile } from './stack-file.js';
 import { offlineInvoke, startPoller } from './poller.js';
 import { SIMULATORS } from './simulators/index.js';
 import { templateStore } from '../lib/stores/templates.js';
@@ -47,21 +50,27 @@ try {
     providersConfig[name] = config;
   }
 
-  const callbackSecret = process.env.QUNFA_CALLBACK_SECRET ?? `cbs_${newApiKey().slice(3)}`;
-  await accountStore().put(
+  const admin = { accounts: accountStore(undefined, ledgerStore()), ledger: ledgerStore() };
+  await createAccount(
     {
       accountId,
       name: `${accountId} (local)`,
       balance: 100_000_000,
       route: ['submail', 'zywx', 'sendcloud'],
-      createTime: new Date().toISOString(),
-      callbackSecret,
       // The local account may see the simulators' balances through GET /v1/balance.
       operator: true,
       ...(process.env.QUNFA_CALLBACK_URL ? { callbackUrl: process.env.QUNFA_CALLBACK_URL } : {}),
     },
+    admin,
     apiKey,
   );
+  const callbackSecret = process.env.QUNFA_CALLBACK_SECRET;
+  if (callbackSecret) await updateAccount(accountId, { callbackSecret }, admin);
+  const shownSecret = (await admin.accounts.get(accountId))?.callbackSecret;
+  // `npx qunfa accounts … --stage local` finds this stack through this file.
+  await writeLocalStackFile({ ddbEndpoint: stack.ddbEndpoint, region: stack.def.region, stage, pid: process.pid });
+  cleanups.push(() => removeLocalStackFile());
+
   // A template every local simulator knows: SUBMAIL project ThJBE4, SendCloud template 10001.
   await templateStore()
     .create({
@@ -139,7 +148,7 @@ qunfa is running locally (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)
   API base URL        ${base}
   account             ${accountId}
   API key             ${apiKey}
-  callbacks           ${process.env.QUNFA_CALLBACK_URL ?? '(none: set QUNFA_CALLBACK_URL, or callbackUrl on a task)'}, signed with ${callbackSecret}
+  callbacks           ${process.env.QUNFA_CALLBACK_URL ?? '(none: set QUNFA_CALLBACK_URL, or callbackUrl on a task)'}, signed with ${shownSecret}
 ${Object.entries(sims).map(([n, sim]) => `  ${`${n} simulator`.padEnd(20)}${sim.url}   (stats: ${sim.url}/__sim/stats)`).join('\n')}
   DynamoDB Local      ${stack.ddbEndpoint}
   SQS (fauxqs)        ${stack.sqsEndpoint}

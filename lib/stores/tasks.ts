@@ -1,15 +1,14 @@
 import {
   GetCommand,
-  PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamo } from '../aws.js';
 import { batchPut } from './batch.js';
 import { conditional } from './conditional.js';
+import { transact, type TransactItem, type TransactResult } from './transact.js';
 import { config } from '../config.js';
 import type { Chunk, ChunkStatus, StatusCounts, Task } from '../model.js';
 import type { ProviderName } from '../providers/types.js';
@@ -56,15 +55,29 @@ export interface ChunkSettlement {
 }
 
 export interface TaskStore {
-  /** Writes the chunks, then the task; the task write is the commit point. */
-  create(task: Task, chunks: readonly Chunk[]): Promise<void>;
+  /**
+   * Writes the chunks, then the task together with `commit` (the fee's ledger
+   * movement) in one transaction: the commit point. Failed conditions are
+   * reported with indexes into `commit`.
+   */
+  create(task: Task, chunks: readonly Chunk[], commit?: TransactItem[]): Promise<TransactResult>;
   get(taskId: string): Promise<Task | undefined>;
   getChunk(taskId: string, chunkNo: number): Promise<Chunk | undefined>;
   /** pending|scheduled → running; false when another run started it (or it was canceled). */
   start(taskId: string, now: string): Promise<boolean>;
   markFannedOut(taskId: string): Promise<void>;
-  /** pending|scheduled|running → canceled; the status it had, or undefined when it was already finished. */
-  cancel(taskId: string, now: string): Promise<Task['status'] | undefined>;
+  /**
+   * A task that has not started (pending|scheduled) → canceled, every
+   * recipient counted `canceled`, with `commit` (the refund) in the same
+   * transaction. False when the task was no longer in `from`.
+   */
+  cancelUnstarted(task: Task, now: string, commit: TransactItem[]): Promise<boolean>;
+  /**
+   * running → canceled. Chunks still queued settle as canceled when dispatch
+   * meets them; a task whose fan-out had not finished stays in `due` so that
+   * the scheduler hands its remaining chunks to dispatch to be settled.
+   */
+  cancelRunning(taskId: string, now: string): Promise<boolean>;
   /** queued → sending, or an expired lease taken over for recovery. */
   claimChunk(taskId: string, chunkNo: number, attempt: string, provider: ProviderName, leaseMs: number, now: number): Promise<ClaimResult>;
   /** Hands a claimed chunk to the next provider of its route, renewing the lease. */
@@ -76,7 +89,7 @@ export interface TaskStore {
    * in the same transaction: a chunk is counted exactly once. False when the
    * chunk was no longer owned by `attempt`.
    */
-  settleChunk(taskId: string, chunkNo: number, attempt: string, s: ChunkSettlement, now: string): Promise<boolean>;
+  settleChunk(taskId: string, chunkNo: number, attempt: string, s: ChunkSettlement, now: string, commit?: TransactItem[]): Promise<boolean>;
   /** running → succeeded | failed once every chunk has settled. Returns the new status if it moved. */
   finishIfDone(taskId: string, now: string): Promise<Task | undefined>;
   /** Ids of the newest tasks created after `sinceIso`, newest first. */
@@ -96,16 +109,23 @@ export function taskStore(table = config.tasksTable): TaskStore {
   };
 
   return {
-    async create(task, chunks) {
+    async create(task, chunks, commit = []) {
       // Chunks of 10,000 numbers are ~120 KB: 25 of them stay well under BatchWrite's 16 MB.
+      // Chunks without their task item are never dispatched (a refused charge leaves them behind).
       await batchPut(table, chunks.map(chunkItem));
-      await db.send(
-        new PutCommand({
-          TableName: table,
-          Item: { pk: task.taskId, sk: TASK_SK, ...task, recentShard: RECENT_SHARD, ...(task.dueAt ? { dueShard: DUE_SHARD } : {}) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      const r = await transact([
+        {
+          Put: {
+            TableName: table,
+            Item: { pk: task.taskId, sk: TASK_SK, ...task, recentShard: RECENT_SHARD, ...(task.dueAt ? { dueShard: DUE_SHARD } : {}) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        ...commit,
+      ]);
+      if (r.ok) return r;
+      if (r.failed.some((f) => f.index === 0)) throw new Error(`task ${task.taskId} already exists`);
+      return { ok: false, failed: r.failed.map((f) => ({ ...f, index: f.index - 1 })) };
     },
 
     async get(taskId) {
@@ -129,24 +149,35 @@ export function taskStore(table = config.tasksTable): TaskStore {
       );
     },
 
-    async cancel(taskId, now) {
-      try {
-        const r = await db.send(
-          new UpdateCommand({
+    async cancelUnstarted(task, now, commit) {
+      const r = await transact([
+        {
+          Update: {
             TableName: table,
-            Key: { pk: taskId, sk: TASK_SK },
-            UpdateExpression: 'SET #s = :canceled, endTime = :now REMOVE dueShard, dueAt',
-            ConditionExpression: '#s IN (:pending, :scheduled, :running)',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':canceled': 'canceled', ':pending': 'pending', ':scheduled': 'scheduled', ':running': 'running', ':now': now },
-            ReturnValues: 'UPDATED_OLD',
-          }),
-        );
-        return r.Attributes?.status as Task['status'];
-      } catch (e) {
-        if (e instanceof ConditionalCheckFailedException) return undefined;
-        throw e;
-      }
+            Key: { pk: task.taskId, sk: TASK_SK },
+            UpdateExpression: 'SET #s = :canceled, endTime = :now, #c.#canceled = :all REMOVE dueShard, dueAt',
+            ConditionExpression: '#s = :from',
+            ExpressionAttributeNames: { '#s': 'status', '#c': 'counts', '#canceled': 'canceled' },
+            ExpressionAttributeValues: { ':canceled': 'canceled', ':from': task.status, ':now': now, ':all': task.memberCount },
+          },
+        },
+        ...commit,
+      ]);
+      if (!r.ok && !r.failed.some((f) => f.index === 0)) throw new Error(`cancel of ${task.taskId}: its refund was refused`);
+      return r.ok;
+    },
+
+    async cancelRunning(taskId, now) {
+      return conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: taskId, sk: TASK_SK },
+          UpdateExpression: 'SET #s = :canceled, endTime = :now',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':canceled': 'canceled', ':running': 'running', ':now': now },
+        }),
+      );
     },
 
     async markFannedOut(taskId) {
@@ -209,7 +240,7 @@ export function taskStore(table = config.tasksTable): TaskStore {
       );
     },
 
-    async settleChunk(taskId, chunkNo, attempt, s, now) {
+    async settleChunk(taskId, chunkNo, attempt, s, now, commit = []) {
       const chunkSets = ['#s = :final', 'settleTime = :now'];
       const chunkValues: Record<string, unknown> = { ':final': s.status, ':sending': 'sending', ':attempt': attempt, ':now': now };
       if (s.provider) { chunkSets.push('provider = :provider'); chunkValues[':provider'] = s.provider; }
@@ -231,39 +262,31 @@ export function taskStore(table = config.tasksTable): TaskStore {
           adds.push(`#bp.#p.#${status} :${status}`);
         }
       }
-      try {
-        await db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: { pk: taskId, sk: chunkSk(chunkNo) },
-                  UpdateExpression: `SET ${chunkSets.join(', ')} REMOVE leaseUntil`,
-                  ConditionExpression: '#s = :sending AND attempt = :attempt',
-                  ExpressionAttributeNames: { '#s': 'status' },
-                  ExpressionAttributeValues: chunkValues,
-                },
-              },
-              {
-                Update: {
-                  TableName: table,
-                  Key: { pk: taskId, sk: TASK_SK },
-                  UpdateExpression: `SET startTime = if_not_exists(startTime, :now) ADD ${adds.join(', ')}`,
-                  ...(Object.keys(taskNames).length ? { ExpressionAttributeNames: taskNames } : {}),
-                  ExpressionAttributeValues: taskValues,
-                },
-              },
-            ],
-          }),
-        );
-        return true;
-      } catch (e) {
-        if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
-          return false;
-        }
-        throw e;
-      }
+      const r = await transact([
+        {
+          Update: {
+            TableName: table,
+            Key: { pk: taskId, sk: chunkSk(chunkNo) },
+            UpdateExpression: `SET ${chunkSets.join(', ')} REMOVE leaseUntil`,
+            ConditionExpression: '#s = :sending AND attempt = :attempt',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: chunkValues,
+          },
+        },
+        {
+          Update: {
+            TableName: table,
+            Key: { pk: taskId, sk: TASK_SK },
+            UpdateExpression: `SET startTime = if_not_exists(startTime, :now) ADD ${adds.join(', ')}`,
+            ...(Object.keys(taskNames).length ? { ExpressionAttributeNames: taskNames } : {}),
+            ExpressionAttributeValues: taskValues,
+          },
+        },
+        ...commit,
+      ]);
+      if (r.ok) return true;
+      if (r.failed.some((f) => f.index === 0)) return false;
+      throw new Error(`settling ${taskId}/${chunkNo}: a condition of its refund failed`);
     },
 
     async finishIfDone(taskId, now) {

@@ -4,6 +4,10 @@ import type { Provider, ProviderName, SendOutcome, SendRequest } from '../provid
 import type { MessageStore } from '../stores/messages.js';
 import type { ChunkSettlement, TaskStore } from '../stores/tasks.js';
 import type { ReceiptStore } from '../stores/receipts.js';
+import { chunkRefundEntry, type LedgerStore } from '../stores/ledger.js';
+import type { LimitStore } from '../stores/limits.js';
+import type { SuppressionStore } from '../stores/replies.js';
+import { chinaDay } from '../time.js';
 
 /**
  * Dispatch of one chunk: queued → sending → sent | rejected | unknown.
@@ -14,6 +18,11 @@ import type { ReceiptStore } from '../stores/receipts.js';
  * `sending` by a crashed dispatcher is never resent (SUBMAIL has no idempotency
  * key): once its lease expires, recipients whose result was recorded keep it
  * and the rest become `unknown` (DESIGN.md invariant 1).
+ *
+ * Before sending, recipients over a per-number limit (and, for a scheduled
+ * task, numbers that opted out since it was accepted) are held back as
+ * `rejected`. Rejected and canceled recipients are refunded in the same
+ * transaction that settles their chunk, so a refund is made exactly once.
  */
 export interface ChunkRef {
   taskId: string;
@@ -28,6 +37,9 @@ export interface DispatchDeps {
   messages: MessageStore;
   provider(name: ProviderName): Promise<Provider>;
   receipts?: Pick<ReceiptStore, 'putBatch'>;
+  ledger: Pick<LedgerStore, 'items'>;
+  limits: Pick<LimitStore, 'takeNumbers'>;
+  suppressions: Pick<SuppressionStore, 'all'>;
   /** How long a provider drops a repeated idempotency key; 0 when it does not. */
   dedupeWindowMs?(name: ProviderName): number;
   leaseMs: number;
@@ -70,7 +82,7 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
     chunk = claim.chunk;
     if (task.status === 'canceled') {
       // A canceled task sends no further chunk; its recipients end `canceled`.
-      const settled = await deps.tasks.settleChunk(task.taskId, chunk.chunkNo, attempt, { status: 'canceled', counts: { canceled: chunk.phones.length } }, iso(now()));
+      const settled = await settle(task, chunk.chunkNo, attempt, { status: 'canceled', counts: { canceled: chunk.phones.length } }, iso(now()), deps);
       return settled ? 'canceled' : 'lost-lease';
     }
   } else {
@@ -97,19 +109,22 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
   }
   deps.crash?.('after-claim');
 
+  const held = await holdBack(task, chunk, now(), deps);
+  const toSend = held.size > 0 ? chunk.phones.filter((p) => !held.has(p)) : chunk.phones;
+
   // Route order is failover order. Only a definitive rejection of the whole
   // request moves on: nothing was sent (DESIGN.md invariant 4).
   let used: ProviderName = task.route[from] ?? providerName;
   let outcome: SendOutcome | undefined;
   const refusals: string[] = [];
-  for (let i = from; i < task.route.length; i++) {
+  for (let i = from; i < task.route.length && toSend.length > 0; i++) {
     const name = task.route[i] as ProviderName;
     if (i > from && !(await deps.tasks.switchProvider(task.taskId, chunk.chunkNo, attempt, name, now(), deps.leaseMs))) {
       return 'lost-lease';
     }
     used = name;
     const provider = await deps.provider(name);
-    outcome = await provider.send(sendRequestFor(task, chunk, name));
+    outcome = await provider.send(sendRequestFor(task, chunk.chunkNo, toSend, name));
     deps.crash?.('after-send');
     if (outcome.kind !== 'rejected') break;
     refusals.push(`${name}: ${outcome.code}`);
@@ -117,17 +132,19 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
       deps.report?.({ kind: 'failover', taskId: task.taskId, accountId: task.accountId, chunkNo: chunk.chunkNo, provider: name, code: outcome.code });
     }
   }
-  if (!outcome) throw new Error(`task ${task.taskId} has an empty route`);
-  if (outcome.kind === 'rejected' && refusals.length > 1) outcome = { ...outcome, message: `every provider refused (${refusals.join('; ')}): ${outcome.message}` };
+  if (outcome?.kind === 'rejected' && refusals.length > 1) outcome = { ...outcome, message: `every provider refused (${refusals.join('; ')}): ${outcome.message}` };
 
-  const messages = messagesFor(task.taskId, chunk, used, outcome, iso(now()));
+  const submitTime = iso(now());
+  const base = { taskId: task.taskId, chunkNo: chunk.chunkNo, provider: used, submitTime };
+  const messages: Message[] = [...held].map(([phone, h]) => ({ ...base, phone, status: 'rejected' as const, code: h.code, detail: h.detail }));
+  if (outcome) messages.push(...messagesFor(base, toSend, outcome));
   // Receipts that name a vendor batch (10658's taskid) find their task through this.
-  if (outcome.kind === 'answered' && outcome.batchId) await deps.receipts?.putBatch(used, outcome.batchId, task.taskId);
+  if (outcome?.kind === 'answered' && outcome.batchId) await deps.receipts?.putBatch(used, outcome.batchId, task.taskId);
   await deps.messages.putAll(messages);
   deps.crash?.('after-messages');
 
   const settlement = settlementFor(messages, used, outcome);
-  const settled = await deps.tasks.settleChunk(task.taskId, chunk.chunkNo, attempt, settlement, iso(now()));
+  const settled = await settle(task, chunk.chunkNo, attempt, settlement, iso(now()), deps);
   if (!settled) {
     // Our lease ran out while the provider was answering and a recovery run
     // settled the chunk as unknown. Nothing was sent twice; say so loudly.
@@ -147,21 +164,73 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
   return settlement.status;
 }
 
-function sendRequestFor(task: Task, chunk: Chunk, provider: ProviderName): SendRequest {
+interface Held {
+  code: string;
+  detail: string;
+}
+
+/** Recipients of the chunk that must not be sent now, and why. */
+async function holdBack(task: Task, chunk: Chunk, nowMs: number, deps: DispatchDeps): Promise<Map<string, Held>> {
+  const held = new Map<string, Held>();
+  if (task.sendAt) {
+    // Submission removed the numbers suppressed then; a scheduled task may wait days.
+    const suppressed = await deps.suppressions.all(task.accountId);
+    for (const p of chunk.phones) {
+      if (suppressed.has(p)) held.set(p, { code: 'SUPPRESSED', detail: 'the number opted out of this account after the task was accepted' });
+    }
+  }
+  const limits = task.numberLimits;
+  if (limits && (limits.perNumberDaily > 0 || limits.perNumberIntervalSeconds > 0)) {
+    const at = new Date(nowMs);
+    const candidates = held.size > 0 ? chunk.phones.filter((p) => !held.has(p)) : chunk.phones;
+    const refused = await deps.limits.takeNumbers(task.accountId, task.taskId, candidates, limits, at, chinaDay(at));
+    for (const [phone, why] of refused) {
+      held.set(phone, {
+        code: 'RATE_LIMITED_NUMBER',
+        detail:
+          why === 'daily'
+            ? `the number has had ${limits.perNumberDaily} messages from this account today (该号码今日发送次数已达上限)`
+            : `the number had a message from this account less than ${limits.perNumberIntervalSeconds} s ago (相同手机号码一分钟之内只可发送一次)`,
+      });
+    }
+  }
+  return held;
+}
+
+/** Settles the chunk; its rejected and canceled recipients are refunded in the same transaction. */
+function settle(task: Task, chunkNo: number, attempt: string, s: ChunkSettlement, at: string, deps: DispatchDeps): Promise<boolean> {
+  const refunded = (s.counts.rejected ?? 0) + (s.counts.canceled ?? 0);
+  const commit =
+    refunded > 0
+      ? deps.ledger.items({
+          accountId: task.accountId,
+          kind: 'refund',
+          entry: chunkRefundEntry(task.taskId, chunkNo),
+          points: refunded * task.segments,
+          messages: refunded,
+          ...(task.usageDay ? { usageDay: task.usageDay } : {}),
+          taskId: task.taskId,
+          note: `${refunded} recipients ${s.status === 'canceled' ? 'canceled' : 'rejected'}`,
+          time: at,
+        })
+      : [];
+  return deps.tasks.settleChunk(task.taskId, chunkNo, attempt, s, at, commit);
+}
+
+function sendRequestFor(task: Task, chunkNo: number, phones: string[], provider: ProviderName): SendRequest {
   const vendorTemplateId = task.template?.vendorTemplateIds[provider];
   return {
-    phones: chunk.phones,
+    phones,
     content: task.content,
     ...(task.template ? { template: { vars: task.template.vars, ...(vendorTemplateId ? { vendorTemplateId } : {}) } } : {}),
     tag: task.taskId,
     // Deterministic per task and chunk: a vendor that deduplicates on it (SendCloud
     // sendRequestId) drops a resend of the same chunk.
-    idempotencyKey: `${task.taskId}-${chunk.chunkNo}`,
+    idempotencyKey: `${task.taskId}-${chunkNo}`,
   };
 }
 
-function messagesFor(taskId: string, chunk: Chunk, provider: ProviderName, outcome: SendOutcome, submitTime: string): Message[] {
-  const base = { taskId, chunkNo: chunk.chunkNo, provider, submitTime };
+function messagesFor(base: Pick<Message, 'taskId' | 'chunkNo' | 'provider' | 'submitTime'>, phones: readonly string[], outcome: SendOutcome): Message[] {
   if (outcome.kind === 'answered') {
     return outcome.results.map((r) =>
       r.accepted
@@ -170,13 +239,15 @@ function messagesFor(taskId: string, chunk: Chunk, provider: ProviderName, outco
     );
   }
   const status = outcome.kind === 'rejected' ? ('rejected' as const) : ('unknown' as const);
-  return chunk.phones.map((phone) => ({ ...base, phone, status, code: outcome.code, detail: outcome.message }));
+  return phones.map((phone) => ({ ...base, phone, status, code: outcome.code, detail: outcome.message }));
 }
 
-function settlementFor(messages: readonly Message[], provider: ProviderName, outcome: SendOutcome): ChunkSettlement {
+/** `outcome` is absent when every recipient was held back and no provider was asked. */
+function settlementFor(messages: readonly Message[], provider: ProviderName, outcome: SendOutcome | undefined): ChunkSettlement {
   const counts = countByStatus(messages.map((m) => m.status));
-  const status = outcome.kind === 'unknown' ? 'unknown' : (counts.submitted ?? 0) > 0 ? 'sent' : 'rejected';
-  return { status, provider, counts, ...(outcome.kind !== 'answered' ? { code: outcome.code } : {}) };
+  const status = outcome?.kind === 'unknown' ? 'unknown' : (counts.submitted ?? 0) > 0 ? 'sent' : 'rejected';
+  const code = outcome ? (outcome.kind !== 'answered' ? outcome.code : undefined) : messages[0]?.code;
+  return { status, provider, counts, ...(code ? { code } : {}) };
 }
 
 /**
@@ -204,7 +275,7 @@ async function recoverAbandoned(task: Task, chunk: Chunk, provider: ProviderName
   await deps.messages.putAll(missing);
   const counts = countByStatus([...found.map((m) => m.status), ...missing.map((m) => m.status)]);
   const status = missing.length > 0 ? 'unknown' : (counts.submitted ?? 0) > 0 ? 'sent' : 'rejected';
-  await deps.tasks.settleChunk(task.taskId, chunk.chunkNo, chunk.attempt ?? '', { status, provider, counts, code: 'DISPATCH_INTERRUPTED' }, submitTime);
+  await settle(task, chunk.chunkNo, chunk.attempt ?? '', { status, provider, counts, code: 'DISPATCH_INTERRUPTED' }, submitTime, deps);
   deps.report?.({ kind: 'recovered', taskId: task.taskId, accountId: task.accountId, chunkNo: chunk.chunkNo, unknown: missing.length });
 }
 

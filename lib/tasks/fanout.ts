@@ -1,3 +1,4 @@
+import type { Task } from '../model.js';
 import type { TaskStore } from '../stores/tasks.js';
 import type { ChunkRef } from './dispatch.js';
 
@@ -25,9 +26,14 @@ export async function fanOutTask(taskId: string, deps: FanOutDeps): Promise<FanO
     task = await deps.tasks.get(taskId);
     if (!task) return 'missing';
   }
-  if (task.status !== 'running' || task.fannedOut) return 'nothing-to-do';
+  // A task canceled while running still hands its unsent chunks to dispatch,
+  // which settles them `canceled` and refunds them.
+  if (!(task.status === 'running' || canceledWhileRunning(task)) || task.fannedOut) return 'nothing-to-do';
   const refs: ChunkRef[] = Array.from({ length: task.chunkCount }, (_, chunkNo) => ({ taskId, chunkNo }));
   await deps.enqueueChunks(refs);
   await deps.tasks.markFannedOut(taskId);
   return 'fanned-out';
 }
+
+/** Started (so its chunks may be on the dispatch queue) and then canceled. */
+export const canceledWhileRunning = (task: Task): boolean => task.status === 'canceled' && task.startTime !== undefined;

@@ -1,4 +1,5 @@
 import type { TaskStore } from '../stores/tasks.js';
+import { canceledWhileRunning } from './fanout.js';
 
 /**
  * The scheduler's run (EventBridge, every minute): start every task that is
@@ -25,7 +26,7 @@ export async function releaseDueTasks(deps: ScheduleDeps): Promise<string[]> {
   for (const t of due) {
     if (t.status === 'scheduled' || (t.status === 'pending' && t.createTime <= cutoff)) {
       if (await deps.tasks.start(t.taskId, now.toISOString())) release.push(t.taskId);
-    } else if (t.status === 'running' && (t.startTime ?? '') <= cutoff) {
+    } else if ((t.status === 'running' || canceledWhileRunning(t)) && (t.startTime ?? '') <= cutoff) {
       release.push(t.taskId); // started, but its fan-out never finished: fan-out is idempotent
     }
   }

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { inspectContent } from '../content.js';
-import { fromChinaTime } from '../time.js';
-import { badRequest } from '../errors.js';
+import { chinaDay, fromChinaTime } from '../time.js';
+import { badRequest, QunfaError } from '../errors.js';
 import { ulid } from '../ids.js';
 import type { Account, Chunk, Task, TaskTemplate } from '../model.js';
-import { zeroCounts } from '../model.js';
+import { limitsOf, zeroCounts } from '../model.js';
+import { chargeEntry, chargeRefusal, type LedgerStore } from '../stores/ledger.js';
+import type { LimitStore } from '../stores/limits.js';
 import { parseRecipients, splitRecipientInput } from '../phone.js';
 import { chunkSizeFor, PROVIDER_NAMES, requiresTemplate, type ProviderName } from '../providers/index.js';
 import type { TemplateStore } from '../stores/templates.js';
@@ -51,6 +53,8 @@ export interface SubmitDeps {
   tasks: TaskStore;
   templates: TemplateStore;
   suppressions: Pick<SuppressionStore, 'all'>;
+  ledger: Pick<LedgerStore, 'items'>;
+  limits: Pick<LimitStore, 'usage'>;
   /** Starts fan-out now; if this is lost, the scheduler releases the task later. */
   enqueueFanOut(taskId: string): Promise<void>;
   now?: () => Date;
@@ -95,14 +99,21 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     );
   }
 
-  const now = (deps.now?.() ?? new Date()).toISOString();
+  const nowDate = deps.now?.() ?? new Date();
+  const now = nowDate.toISOString();
+  const memberCount = phones.length;
+  const fee = content.segments * memberCount;
+  const limits = limitsOf(account);
+  // A task counts against the day it sends on.
+  const usageDay = chinaDay(sendAt ?? nowDate);
+  await refuseEarly(account, { fee, messages: memberCount, dailyMessages: limits.dailyMessages, usageDay }, deps.limits);
+
   const taskId = ulid();
   const size = chunkSizeFor(route);
   const chunks: Chunk[] = [];
   for (let i = 0; i * size < phones.length; i++) {
     chunks.push({ taskId, chunkNo: i, status: 'queued', phones: phones.slice(i * size, (i + 1) * size) });
   }
-  const memberCount = phones.length;
   const task: Task = {
     taskId,
     accountId: account.accountId,
@@ -114,7 +125,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     content: text,
     ...(template ? { template } : {}),
     segments: content.segments,
-    fee: content.segments * memberCount,
+    fee,
     memberCount,
     invalidCount: recipients.invalidCount,
     duplicateCount: recipients.duplicateCount,
@@ -126,8 +137,13 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     byProvider: Object.fromEntries(route.map((p) => [p, {}])),
     createTime: now,
     dueAt: sendAt?.toISOString() ?? now,
+    usageDay,
+    numberLimits: { perNumberIntervalSeconds: limits.perNumberIntervalSeconds, perNumberDaily: limits.perNumberDaily },
   };
-  await deps.tasks.create(task, chunks);
+  // The fee is reserved in the same transaction that commits the task: both or neither.
+  const charge = { accountId: account.accountId, kind: 'charge' as const, entry: chargeEntry(taskId), points: fee, messages: memberCount, usageDay, taskId, time: now };
+  const committed = await deps.tasks.create(task, chunks, deps.ledger.items(charge, limits.dailyMessages));
+  if (!committed.ok) throw chargeRefusal(committed.failed, 0, { points: fee, messages: memberCount, dailyMessages: limits.dailyMessages });
   // A scheduled task waits for the scheduler; nothing is sent early.
   if (!sendAt) await deps.enqueueFanOut(taskId);
 
@@ -144,6 +160,30 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     createTime: now,
     ...(task.sendAt ? { sendAt: task.sendAt } : {}),
   };
+}
+
+/**
+ * Refusals that need no write: spares writing the chunks of a task that cannot
+ * be paid for. The transaction that commits the task is what decides, so two
+ * concurrent submissions cannot both spend the last points.
+ */
+async function refuseEarly(
+  account: Account,
+  need: { fee: number; messages: number; dailyMessages: number; usageDay: string },
+  limits: Pick<LimitStore, 'usage'>,
+): Promise<void> {
+  if (account.balance < need.fee) {
+    throw new QunfaError('INSUFFICIENT_BALANCE', `the task costs ${need.fee} points and the account has ${account.balance} (余额不足)`, 402);
+  }
+  if (need.dailyMessages <= 0) return;
+  const used = need.messages <= need.dailyMessages ? await limits.usage(account.accountId, need.usageDay) : need.dailyMessages;
+  if (used + need.messages > need.dailyMessages) {
+    throw new QunfaError(
+      'DAILY_LIMIT_EXCEEDED',
+      `the task has ${need.messages} recipients and the account has ${Math.max(0, need.dailyMessages - used)} of its ${need.dailyMessages} daily messages left for ${need.usageDay} (当日发送量已超出最大发送限制)`,
+      429,
+    );
+  }
 }
 
 async function resolveContent(

@@ -12,7 +12,7 @@ import { inProcessInvoke, startPoller, type Invoke } from '../../local/poller.js
 import { loadServiceDefinition } from '../../local/resources.js';
 import type { Simulator } from '../../local/simulators/harness.js';
 import { startSubmailSimulator } from '../../local/simulators/submail.js';
-import { createAccount, phones, startSubmail, testDispatchDeps, waitFor } from '../support/fixtures.js';
+import { createAccount, phones, startSubmail, testDispatchDeps, testSubmitDeps, waitFor } from '../support/fixtures.js';
 import { queueUrlsByName } from '../support/queues.js';
 
 /**
@@ -30,7 +30,7 @@ const deps = (crash?: CrashPoint): DispatchDeps => testDispatchDeps(() => clock,
 /** A task with its chunks written and started, as fan-out leaves it, minus the queue. */
 async function runningTask(n: number, start: number) {
   const { account } = await createAccount();
-  const submitted = await submitTask(account, { to: phones(n, start), content: `【测试】dispatch ${start}` }, { tasks, templates: templateStore(), suppressions: suppressionStore(), enqueueFanOut: async () => {} });
+  const submitted = await submitTask(account, { to: phones(n, start), content: `【测试】dispatch ${start}` }, testSubmitDeps());
   await fanOutTask(submitted.taskId, { tasks, enqueueChunks: async () => {} });
   return { taskId: submitted.taskId, chunkNo: 0 };
 }

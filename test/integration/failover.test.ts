@@ -28,9 +28,8 @@ let clock = Date.now();
 const deps = (crash?: CrashPoint): DispatchDeps => testDispatchDeps(() => clock, crash);
 
 async function account(route: ProviderName[]) {
-  const a = await createAccount();
-  const acct = { ...a.account, route };
-  await accountStore().put(acct, a.apiKey);
+  const a = await createAccount({ route });
+  const acct = a.account;
   await templateStore().create({
     accountId: acct.accountId,
     templateId: 'verify',

@@ -22,7 +22,7 @@ import { inProcessInvoke, startPoller, type Poller } from '../../local/poller.js
 import { loadServiceDefinition } from '../../local/resources.js';
 import type { Simulator } from '../../local/simulators/harness.js';
 import { SIMULATORS } from '../../local/simulators/index.js';
-import { apiEvent, call, createAccount, phones, waitFor } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, phones, testDispatchDeps, testSubmitDeps, waitFor } from '../support/fixtures.js';
 import { startHookServer } from '../support/hook-server.js';
 import { queueUrlsByName } from '../support/queues.js';
 
@@ -73,16 +73,15 @@ const form = (f: Record<string, string>) => new URLSearchParams(f).toString();
 
 /** Sends a task through dispatch for one provider route; returns its id. */
 async function sentTask(route: ProviderName[], n: number, start: number): Promise<string> {
-  const { account, apiKey } = await createAccount();
-  await accountStore().put({ ...account, route }, apiKey);
+  const { account } = await createAccount({ route });
   const input = route[0] === 'sendcloud'
     ? { to: phones(n, start), templateId: 'verify', vars: { code: '1' } }
     : { to: phones(n, start), content: `【示例】回执 ${start}` };
   await templateStore().create({ accountId: account.accountId, templateId: 'verify', name: 'v', text: '【示例】您的验证码是%code%，10分钟内有效', variables: ['code'], vendorTemplateIds: { sendcloud: '10001' }, createTime: new Date().toISOString() }).catch(() => undefined);
-  const { taskId } = await submitTask({ ...account, route }, input, { tasks, templates: templateStore(), suppressions: suppressionStore(), enqueueFanOut: async () => {} });
+  const { taskId } = await submitTask({ ...account, route }, input, testSubmitDeps());
   const refs: ChunkRef[] = [];
   await fanOutTask(taskId, { tasks, enqueueChunks: async (r) => void refs.push(...r) });
-  for (const ref of refs) await dispatchChunk(ref, { tasks, messages, receipts, provider: getProvider, dedupeWindowMs, leaseMs: 30_000 });
+  for (const ref of refs) await dispatchChunk(ref, { ...testDispatchDeps(Date.now), receipts, leaseMs: 30_000 });
   return taskId;
 }
 
@@ -166,12 +165,11 @@ describe('receipts through the pipeline', () => {
   });
 
   it('GET /v1/tasks/{taskId}/messages pages per-recipient status; another account gets 404', async () => {
-    const { account, apiKey } = await createAccount();
-    await accountStore().put({ ...account, route: ['zywx'] }, apiKey);
-    const { taskId } = await submitTask({ ...account, route: ['zywx'] }, { to: phones(5, 13_500_400_000), content: '【示例】列表' }, { tasks, templates: templateStore(), suppressions: suppressionStore(), enqueueFanOut: async () => {} });
+    const { account, apiKey } = await createAccount({ route: ['zywx'] });
+    const { taskId } = await submitTask(account, { to: phones(5, 13_500_400_000), content: '【示例】列表' }, testSubmitDeps());
     const refs: ChunkRef[] = [];
     await fanOutTask(taskId, { tasks, enqueueChunks: async (r) => void refs.push(...r) });
-    for (const ref of refs) await dispatchChunk(ref, { tasks, messages, receipts, provider: getProvider, leaseMs: 30_000 });
+    for (const ref of refs) await dispatchChunk(ref, { ...testDispatchDeps(Date.now), receipts, leaseMs: 30_000 });
     await waitFor(async () => (await tasks.get(taskId))?.counts.delivered === 5, 20_000, 'deliveries');
     const list = (qs: Record<string, string>, key = apiKey) =>
       call(listMessagesFn, { ...apiEvent({ method: 'GET', path: `/v1/tasks/${taskId}/messages`, apiKey: key, pathParameters: { taskId } }), queryStringParameters: qs });
@@ -196,7 +194,7 @@ describe('the processor on its own: early receipts, late sending, crashes', () =
 
   async function submittedTask(n: number, start: number, write = true): Promise<{ taskId: string; ids: string[] }> {
     const { account } = await createAccount();
-    const { taskId } = await submitTask(account, { to: phones(n, start), content: '【示例】处理器' }, { tasks, templates: templateStore(), suppressions: suppressionStore(), enqueueFanOut: async () => {} });
+    const { taskId } = await submitTask(account, { to: phones(n, start), content: '【示例】处理器' }, testSubmitDeps());
     await fanOutTask(taskId, { tasks, enqueueChunks: async () => {} });
     const ids = phones(n, start).map((p) => `sid-${p}`);
     if (write) await writeMessages(taskId, n, start);

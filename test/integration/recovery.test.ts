@@ -10,7 +10,7 @@ import { handler as scheduler } from '../../functions/scheduler.js';
 import { inProcessInvoke, startPoller, type Poller } from '../../local/poller.js';
 import { loadServiceDefinition } from '../../local/resources.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { createAccount, phones, startSubmail, waitFor } from '../support/fixtures.js';
+import { createAccount, phones, startSubmail, testSubmitDeps, waitFor } from '../support/fixtures.js';
 import { queueUrlsByName } from '../support/queues.js';
 
 /** Nothing is lost: poison messages end in a DLQ, stranded tasks are released by the scheduler. */
@@ -62,14 +62,9 @@ describe('dead-letter queues', () => {
 describe('scheduler', () => {
   it('releases a task whose fan-out message was lost, and it completes; a fresh task is left to send-batch', async () => {
     const { account } = await createAccount();
-    const lost = await submitTask(account, { to: phones(5, 13_300_000_000), content: '【测试】stranded' }, {
-      tasks,
-      templates: templateStore(),
-      suppressions: suppressionStore(),
-      enqueueFanOut: async () => {
-        throw new Error('send-batch died before enqueueing fan-out');
-      },
-    }).catch(() => undefined);
+    const lost = await submitTask(account, { to: phones(5, 13_300_000_000), content: '【测试】stranded' }, testSubmitDeps(async () => {
+      throw new Error('send-batch died before enqueueing fan-out');
+    })).catch(() => undefined);
     expect(lost).toBeUndefined();
     const stranded = (await tasks.listDue(new Date().toISOString(), 500)).filter((t) => t.accountId === account.accountId);
     expect(stranded).toHaveLength(1);

@@ -35,9 +35,7 @@ afterAll(async () => {
 });
 
 async function accountWith(route: ProviderName[]) {
-  const a = await createAccount();
-  await accountStore().put({ ...a.account, route }, a.apiKey);
-  return a;
+  return createAccount({ route });
 }
 const api = (handler: unknown, method: string, path: string, apiKey: string, extra: { body?: unknown; qs?: Record<string, string>; params?: Record<string, string> } = {}) =>
   call(handler, {

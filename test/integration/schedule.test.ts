@@ -11,7 +11,7 @@ import { fanOutTask } from '../../lib/tasks/fanout.js';
 import { releaseDueTasks } from '../../lib/tasks/schedule.js';
 import { toChinaTime } from '../../lib/time.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { apiEvent, call, createAccount, phones, startAllSimulators, taskItemsOf } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, phones, startAllSimulators, taskItemsOf, testDispatchDeps } from '../support/fixtures.js';
 
 /** Scheduled tasks (sendAt) and cancel, with the scheduler driven by an injected clock. */
 let sims: Record<ProviderName, Simulator>;
@@ -26,9 +26,7 @@ afterAll(async () => {
 });
 
 async function account(route: ProviderName[] = ['zywx']) {
-  const a = await createAccount();
-  await accountStore().put({ ...a.account, route }, a.apiKey);
-  return a;
+  return createAccount({ route });
 }
 const post = (apiKey: string, body: Record<string, unknown>) =>
   call(sendBatch, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey, body: JSON.stringify(body) }));
@@ -40,7 +38,7 @@ async function run(taskIds: string[]): Promise<void> {
   for (const taskId of taskIds) {
     const refs: ChunkRef[] = [];
     await fanOutTask(taskId, { tasks, enqueueChunks: async (r) => void refs.push(...r) });
-    for (const ref of refs) await dispatchChunk(ref, { tasks, messages, provider: getProvider, dedupeWindowMs, leaseMs: 30_000 });
+    for (const ref of refs) await dispatchChunk(ref, { ...testDispatchDeps(Date.now), leaseMs: 30_000 });
   }
 }
 const inMinutes = (m: number) => new Date(Date.now() + m * 60_000);
@@ -129,7 +127,7 @@ describe('DELETE /v1/tasks/{taskId}', () => {
     const refs: ChunkRef[] = [];
     await fanOutTask(body.taskId, { tasks, enqueueChunks: async (r) => void refs.push(...r) });
     expect(refs).toHaveLength(3);
-    const deps = { tasks, messages, provider: getProvider, leaseMs: 30_000 };
+    const deps = { ...testDispatchDeps(Date.now), leaseMs: 30_000 };
     expect(await dispatchChunk(refs[0] as ChunkRef, deps)).toBe('sent');
     expect((await cancel(apiKey, body.taskId)).body.status).toBe('canceled');
     expect(await dispatchChunk(refs[1] as ChunkRef, deps)).toBe('canceled');

@@ -5,6 +5,13 @@ import { config } from '../../lib/config.js';
 import { newApiKey, ulid } from '../../lib/ids.js';
 import type { Account } from '../../lib/model.js';
 import { accountStore } from '../../lib/stores/accounts.js';
+import { createAccount as createAccountAsOperator, type AccountInput, type AdminDeps } from '../../lib/accounts.js';
+import { ledgerStore } from '../../lib/stores/ledger.js';
+import { limitStore } from '../../lib/stores/limits.js';
+import { receiptStore } from '../../lib/stores/receipts.js';
+import { suppressionStore } from '../../lib/stores/replies.js';
+import { templateStore } from '../../lib/stores/templates.js';
+import type { SubmitDeps } from '../../lib/tasks/submit.js';
 import { startSubmailSimulator } from '../../local/simulators/submail.js';
 import { SIMULATORS } from '../../local/simulators/index.js';
 import { dedupeWindowMs, getProvider, PROVIDER_NAMES, type ProviderName } from '../../lib/providers/index.js';
@@ -16,19 +23,23 @@ import type { Simulator } from '../../local/simulators/harness.js';
 export const SUBMAIL_APPID = 'test-app';
 export const SUBMAIL_APPKEY = 'test-appkey-0123456789abcdef0123';
 
-export async function createAccount(extra: Partial<Account> = {}): Promise<{ account: Account; apiKey: string }> {
-  const account: Account = {
-    accountId: `acct-${ulid().slice(-10).toLowerCase()}`,
-    name: 'test',
-    balance: 1_000_000,
-    route: ['submail'],
-    createTime: new Date().toISOString(),
-    callbackSecret: `cbs_${ulid()}`,
-    ...extra,
-  };
-  const apiKey = newApiKey();
-  await accountStore().put(account, apiKey);
-  return { account, apiKey };
+/** Limits off unless a test asks: most tests send to the same numbers again and again. */
+export const NO_LIMITS = { perNumberIntervalSeconds: 0, perNumberDaily: 0, dailyMessages: 0 };
+
+export const adminDeps = (): AdminDeps => ({ accounts: accountStore(undefined, ledgerStore()), ledger: ledgerStore() });
+
+/** An account made the way the operator's CLI makes one (hashed key, opening balance in the ledger). */
+export async function createAccount(extra: Partial<AccountInput> = {}): Promise<{ account: Account; apiKey: string; keyId: string }> {
+  const created = await createAccountAsOperator(
+    { accountId: `acct-${ulid().slice(-10).toLowerCase()}`, name: 'test', balance: 1_000_000, route: ['submail'], limits: NO_LIMITS, ...extra },
+    adminDeps(),
+  );
+  return { account: created.account, apiKey: created.apiKey, keyId: created.keyId };
+}
+
+/** What send-batch uses, with fan-out left to the test. */
+export function testSubmitDeps(enqueueFanOut: (taskId: string) => Promise<void> = async () => {}): SubmitDeps {
+  return { tasks: taskStore(), templates: templateStore(), suppressions: suppressionStore(), ledger: ledgerStore(), limits: limitStore(), enqueueFanOut };
 }
 
 /** A SUBMAIL simulator that the functions in this process are configured to call. */
@@ -134,6 +145,10 @@ export function testDispatchDeps(now: () => number, crash?: CrashPoint): Dispatc
     provider: getProvider,
     dedupeWindowMs,
     leaseMs: 5_000,
+    receipts: receiptStore(),
+    ledger: ledgerStore(),
+    limits: limitStore(),
+    suppressions: suppressionStore(),
     now,
     ...(crash
       ? {
