@@ -64,7 +64,7 @@ export async function createTemplate(account: Account, input: CreateTemplateInpu
 }
 
 export async function getTemplate(account: Account, templateId: string, templates: TemplateStore): Promise<Template> {
-  const t = await templates.get(account.accountId, templateId);
+  const t = templateId ? await templates.get(account.accountId, templateId) : undefined;
   if (!t) throw notFound(`template ${templateId}`);
   return t;
 }

@@ -1,4 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/stack.js';
@@ -30,6 +33,9 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
+const stackFile = join(tmpdir(), `qunfa-npm-start-${process.pid}.json`);
+const phonesFrom = (n: number) => Array.from({ length: n }, (_, i) => String(13_800_138_100 + i));
+
 describe('npm start', () => {
   it('serves the README flow end to end and stops cleanly on Ctrl-C', async () => {
     const port = await freePort();
@@ -37,7 +43,7 @@ describe('npm start', () => {
     child = spawn('npm', ['start'], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, QUNFA_PORT: String(port), QUNFA_API_KEY: apiKey, QUNFA_ACCOUNT_ID: 'e2e', QUNFA_PROVIDERS_JSON: '' },
+      env: { ...process.env, QUNFA_PORT: String(port), QUNFA_API_KEY: apiKey, QUNFA_ACCOUNT_ID: 'e2e', QUNFA_PROVIDERS_JSON: '', QUNFA_LOCAL_STACK_FILE: stackFile },
     });
     child.stdout?.on('data', (b: Buffer) => output.push(b.toString()));
     child.stderr?.on('data', (b: Buffer) => output.push(b.toString()));
@@ -69,9 +75,26 @@ describe('npm start', () => {
     const wrong = await fetch(`${base}/v1/tasks/${task.taskId}`, { headers: { authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);
 
+    // The operator's CLI finds this stack; the account it creates can send at once.
+    const cli = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['bin/qunfa.mjs', 'accounts', 'create', 'cli-app', '--balance', '5', '--json'], { env: { ...process.env, QUNFA_LOCAL_STACK_FILE: stackFile } }, (err, out, errOut) =>
+        err ? reject(new Error(errOut)) : resolve(out),
+      ),
+    );
+    const created = JSON.parse(cli) as { apiKey: string };
+    const viaCli = await fetch(`${base}/v1/balance`, { headers: { authorization: `Bearer ${created.apiKey}` } });
+    expect(await viaCli.json()).toMatchObject({ accountId: 'cli-app', balance: 5 });
+    const tooDear = await fetch(`${base}/v1/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${created.apiKey}` },
+      body: JSON.stringify({ to: phonesFrom(6), content: '【示例】余额' }),
+    });
+    expect(tooDear.status).toBe(402);
+
     const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)));
     process.kill(-(child.pid ?? 0), 'SIGINT');
     await exited;
     await waitFor(async () => !(await portOpen(port)) && !(await portOpen(ddbPort)), 15_000, 'ports to close');
+    expect(existsSync(stackFile)).toBe(false);
   }, 150_000);
 });
