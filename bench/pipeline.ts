@@ -181,6 +181,29 @@ const receiptsQueueCalls = sqsByQueue.get(stack.queueUrls.get(process.env.QUNFA_
 const outside = sqsTotal - receiptsQueueCalls - receiptCalls.reduce((n, k) => n + (sqsCalls[k] ?? 0), 0);
 report(`SQS requests per recipient outside receipts: ${(outside / N).toFixed(5)} (${outside} requests; budget 0.1); receipts queue: ${(receiptsQueueCalls / N).toFixed(3)} per receipt`);
 
+// 4. What the per-number limits cost at dispatch: the same 20,000 recipients with the limits on and off.
+{
+  const { dispatchChunk } = await import('../lib/tasks/dispatch.js');
+  const { fanOutTask } = await import('../lib/tasks/fanout.js');
+  const { wiring } = await import('../lib/wiring.js');
+  const admin = { accounts: accountStore(undefined, ledgerStore()), ledger: ledgerStore() };
+  const M = 20_000;
+  const measure = async (accountId: string, limits: { perNumberIntervalSeconds: number; perNumberDaily: number; dailyMessages: number }) => {
+    const key = newApiKey();
+    await createAccount({ accountId, balance: 1e9, route: ['submail'], limits }, admin, key);
+    const r = await call(sendBatch, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey: key, body: JSON.stringify({ to: numbers(M, 17_000_000_000), content: '【压测】频率' }) }));
+    const refs: { taskId: string; chunkNo: number }[] = [];
+    await fanOutTask(r.body.taskId, { tasks, enqueueChunks: async (x) => void refs.push(...x) });
+    writeUnits = 0;
+    const t = performance.now();
+    await Promise.all(refs.map((ref) => dispatchChunk(ref, wiring.dispatch())));
+    return { ms: performance.now() - t, wcu: writeUnits };
+  };
+  const off = await measure('bench-caps-off', { perNumberIntervalSeconds: 0, perNumberDaily: 0, dailyMessages: 0 });
+  const on = await measure('bench-caps-on', { perNumberIntervalSeconds: 60, perNumberDaily: 10, dailyMessages: 0 });
+  report(`per-number limits at dispatch (${M.toLocaleString('en')} recipients, 2 chunks in parallel): on ${(on.ms / 1000).toFixed(2)} s and ${(on.wcu / M).toFixed(3)} WCU/recipient, off ${(off.ms / 1000).toFixed(2)} s and ${(off.wcu / M).toFixed(3)} WCU/recipient (the limits add ${((on.wcu - off.wcu) / M).toFixed(3)} WCU per recipient)`);
+}
+
 await sim.stop();
 await hooks.stop();
 await stack.stop();

@@ -3,8 +3,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { config } from '../../lib/config.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
-import { templateStore } from '../../lib/stores/templates.js';
-import { suppressionStore } from '../../lib/stores/replies.js';
 import { ChunkBusyError, dispatchChunk, type CrashPoint, type DispatchDeps } from '../../lib/tasks/dispatch.js';
 import { fanOutTask } from '../../lib/tasks/fanout.js';
 import { submitTask } from '../../lib/tasks/submit.js';

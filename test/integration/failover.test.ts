@@ -2,7 +2,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as createTemplateFn } from '../../functions/create-template.js';
 import { handler as getTemplateFn } from '../../functions/get-template.js';
 import { handler as sendBatch } from '../../functions/send-batch.js';
-import { accountStore } from '../../lib/stores/accounts.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
 import { templateStore } from '../../lib/stores/templates.js';

@@ -2,8 +2,6 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, S
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../lib/config.js';
 import { taskStore } from '../../lib/stores/tasks.js';
-import { templateStore } from '../../lib/stores/templates.js';
-import { suppressionStore } from '../../lib/stores/replies.js';
 import { releaseDueTasks } from '../../lib/tasks/schedule.js';
 import { submitTask } from '../../lib/tasks/submit.js';
 import { handler as scheduler } from '../../functions/scheduler.js';

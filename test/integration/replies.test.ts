@@ -7,7 +7,6 @@ import { handler as webhook } from '../../functions/receipt-webhook.js';
 import { handler as removeSuppressionFn } from '../../functions/remove-suppression.js';
 import { handler as sendBatch } from '../../functions/send-batch.js';
 import type { ProviderName } from '../../lib/providers/index.js';
-import { accountStore } from '../../lib/stores/accounts.js';
 import { taskStore } from '../../lib/stores/tasks.js';
 import { inProcessInvoke, startPoller, type Poller } from '../../local/poller.js';
 import { loadServiceDefinition } from '../../local/resources.js';

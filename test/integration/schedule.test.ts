@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as cancelTaskFn } from '../../functions/cancel-task.js';
 import { handler as queryTask } from '../../functions/query-task.js';
 import { handler as sendBatch } from '../../functions/send-batch.js';
-import { dedupeWindowMs, getProvider, type ProviderName } from '../../lib/providers/index.js';
-import { accountStore } from '../../lib/stores/accounts.js';
+import { type ProviderName } from '../../lib/providers/index.js';
+import { handler as getBalanceFn } from '../../functions/get-balance.js';
+import { suppressionStore } from '../../lib/stores/replies.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
 import { dispatchChunk, type ChunkRef } from '../../lib/tasks/dispatch.js';
@@ -143,5 +144,39 @@ describe('DELETE /v1/tasks/{taskId}', () => {
     const { body } = await post(apiKey, { to: ['13900005000'], content: '【示例】已完成' });
     await run([body.taskId]);
     expect(await cancel(apiKey, body.taskId)).toMatchObject({ status: 409, body: { error: { code: 'TASK_FINISHED' } } });
+  });
+});
+
+describe('between acceptance and sending', () => {
+  it('a number that opts out while a scheduled task waits is not sent to, and its points come back', async () => {
+    const { apiKey, account: a } = await account(['zywx']);
+    const sendAt = inMinutes(5);
+    const [keep, optOut] = phones(2, 13_900_500_000) as [string, string];
+    const { body } = await post(apiKey, { to: [keep, optOut], content: '【示例】退订后', sendAt: sendAt.toISOString() });
+    await suppressionStore().add(a.accountId, [{ phone: optOut, reason: 'reply', time: new Date().toISOString() }]);
+    const released = await releaseDueTasks({ tasks, enqueueFanOut: async () => {}, now: () => new Date(sendAt.getTime() + 1_000) });
+    expect(released).toContain(body.taskId);
+    const before = sims.zywx.stats().recipients;
+    await run([body.taskId]);
+    expect(sims.zywx.stats().recipients - before).toBe(1);
+    expect((await messages.getMany(body.taskId, [optOut]))[0]).toMatchObject({ status: 'rejected', code: 'SUPPRESSED' });
+    expect(await tasks.get(body.taskId)).toMatchObject({ status: 'succeeded', counts: { submitted: 1, rejected: 1 } });
+    expect((await call(getBalanceFn, apiEvent({ method: 'GET', path: '/v1/balance', apiKey }))).body.balance).toBe(1_000_000 - 1);
+  });
+
+  it('a task canceled after it started but before its fan-out finished: the scheduler hands its chunks to dispatch, which refunds them', async () => {
+    const { apiKey } = await account(['zywx']);
+    const { body } = await post(apiKey, { to: phones(4_500, 13_900_600_000), content: '【示例】未分发' });
+    // Fan-out started the task and died before enqueueing anything.
+    expect(await tasks.start(body.taskId, new Date().toISOString())).toBe(true);
+    expect((await cancel(apiKey, body.taskId)).body.status).toBe('canceled');
+    const released = await releaseDueTasks({ tasks, enqueueFanOut: async () => {}, now: () => inMinutes(5) });
+    expect(released).toContain(body.taskId);
+    const before = sims.zywx.stats().requests;
+    await run([body.taskId]);
+    expect(sims.zywx.stats().requests).toBe(before);
+    expect(await tasks.get(body.taskId)).toMatchObject({ status: 'canceled', chunksSettled: 3, counts: { canceled: 4_500 } });
+    expect((await call(getBalanceFn, apiEvent({ method: 'GET', path: '/v1/balance', apiKey }))).body.balance).toBe(1_000_000);
+    expect(await releaseDueTasks({ tasks, enqueueFanOut: async () => {}, now: () => inMinutes(10) })).not.toContain(body.taskId);
   });
 });

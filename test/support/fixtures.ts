@@ -2,7 +2,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { dynamo } from '../../lib/aws.js';
 import { config } from '../../lib/config.js';
-import { newApiKey, ulid } from '../../lib/ids.js';
+import { ulid } from '../../lib/ids.js';
 import type { Account } from '../../lib/model.js';
 import { accountStore } from '../../lib/stores/accounts.js';
 import { createAccount as createAccountAsOperator, type AccountInput, type AdminDeps } from '../../lib/accounts.js';
