@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { SQSEvent } from 'aws-lambda';
-import { logRecordFailure, parseBody, taskRefBody } from '../lib/sqs.js';
+import { purgeListStep } from '../lib/contacts.js';
+import { fanOutBody, logRecordFailure, parseBody } from '../lib/sqs.js';
 import { fanOutTask } from '../lib/tasks/fanout.js';
 import { wiring } from '../lib/wiring.js';
 
@@ -9,8 +10,10 @@ export const handler = middy<SQSEvent>()
   .use(sqsPartialBatchFailure({ logger: logRecordFailure }))
   .handler((event) =>
     Promise.allSettled(
-      event.Records.map(async (record) =>
-        fanOutTask(parseBody(record, taskRefBody).taskId, { tasks: wiring.tasks(), enqueueChunks: wiring.enqueueChunks }),
-      ),
+      event.Records.map(async (record) => {
+        const body = parseBody(record, fanOutBody);
+        if ('purgeList' in body) return purgeListStep(body.purgeList.accountId, body.purgeList.listId, wiring.contactDeps());
+        return fanOutTask(body.taskId, wiring.fanOut());
+      }),
     ),
   );

@@ -17,6 +17,7 @@ export const config = {
   get suppressionsTable() { return required('QUNFA_SUPPRESSIONS_TABLE'); },
   get ledgerTable() { return required('QUNFA_LEDGER_TABLE'); },
   get limitsTable() { return required('QUNFA_LIMITS_TABLE'); },
+  get contactsTable() { return required('QUNFA_CONTACTS_TABLE'); },
   get fanOutQueue() { return required('QUNFA_FANOUT_QUEUE'); },
   get dispatchQueue() { return required('QUNFA_DISPATCH_QUEUE'); },
   get receiptsQueue() { return required('QUNFA_RECEIPTS_QUEUE'); },

@@ -101,6 +101,21 @@ export interface Task {
   endTime?: string;
   /** Set once every chunk of the task has been put on the dispatch queue. */
   fannedOut?: boolean;
+  /** Contact lists the task sends to: their members when it was accepted, merged and de-duplicated. */
+  lists?: { listId: string; name: string }[];
+  /** Recipients given inline (`to`), in the first `inlineChunks` chunks; list chunks follow. */
+  inlineCount?: number;
+  inlineChunks?: number;
+  /** List fan-out progress: every member up to this phone is in a chunk. */
+  listCursor?: string;
+  /** List members put in chunks so far. */
+  listMembers?: number;
+  /** When list fan-out last made progress: the scheduler leaves a task that is moving alone. */
+  fanOutAt?: string;
+  /** Set when fan-out has read every list to its end. */
+  listsDone?: boolean;
+  /** memberCount is exact (a list task's count is an estimate until its fan-out ends). */
+  memberCountExact?: boolean;
   /** The China day whose daily usage the task counts against (its send day). */
   usageDay?: string;
   /** The per-number limits in force when the task was accepted; dispatch applies them. */
@@ -120,6 +135,8 @@ export interface Chunk {
   providerSince?: number;
   settleTime?: string;
   code?: string;
+  /** For a chunk cut from contact lists: the list position after its last member. */
+  listCursor?: string;
 }
 
 export interface Message {

@@ -10,6 +10,8 @@ import { logger } from './log.js';
 /** Queue message bodies, parsed at the edge: a malformed one fails and ends in the DLQ. */
 export const chunkRefBody = z.object({ taskId: z.string().min(1), chunkNo: z.number().int().min(0) });
 export const taskRefBody = z.object({ taskId: z.string().min(1) });
+/** The fan-out queue also carries the background purge of a deleted contact list's members. */
+export const fanOutBody = z.union([taskRefBody, z.object({ purgeList: z.object({ accountId: z.string().min(1), listId: z.string().min(1) }) })]);
 
 export function parseBody<T>(record: SQSRecord, schema: z.ZodType<T>): T {
   return schema.parse(JSON.parse(record.body));

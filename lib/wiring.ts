@@ -6,6 +6,7 @@ import { enqueueAll } from './queue.js';
 import { accountStore, type AccountStore } from './stores/accounts.js';
 import { ledgerStore, type LedgerStore } from './stores/ledger.js';
 import { limitStore, type LimitStore } from './stores/limits.js';
+import { contactStore, type ContactStore } from './stores/contacts.js';
 import { messageStore, type MessageStore } from './stores/messages.js';
 import { taskStore, type TaskStore } from './stores/tasks.js';
 import { templateStore, type TemplateStore } from './stores/templates.js';
@@ -14,6 +15,8 @@ import { replyStore, suppressionStore, type ReplyStore, type SuppressionStore } 
 import type { InboundEvent } from './providers/types.js';
 import type { DispatchDeps } from './tasks/dispatch.js';
 import type { SubmitDeps } from './tasks/submit.js';
+import type { FanOutDeps } from './tasks/fanout.js';
+import type { ContactDeps } from './contacts.js';
 
 /**
  * The production dependencies of each use case, built from configuration once
@@ -28,12 +31,14 @@ let replies: ReplyStore | undefined;
 let suppressions: SuppressionStore | undefined;
 let ledger: LedgerStore | undefined;
 let limits: LimitStore | undefined;
+let contacts: ContactStore | undefined;
 
 export const wiring = {
   tasks: () => (tasks ??= taskStore()),
   accounts: () => (accounts ??= accountStore(undefined, wiring.ledger())),
   ledger: () => (ledger ??= ledgerStore()),
   limits: () => (limits ??= limitStore()),
+  contacts: () => (contacts ??= contactStore()),
   templates: () => (templates ??= templateStore()),
   messages: () => (messages ??= messageStore()),
   enqueueFanOut: (taskIds: string[]) => enqueueAll(config.fanOutQueue, taskIds.map((taskId) => ({ taskId }))),
@@ -51,9 +56,22 @@ export const wiring = {
     tasks: wiring.tasks(),
     templates: wiring.templates(),
     suppressions: wiring.suppressions(),
+    contacts: wiring.contacts(),
     ledger: wiring.ledger(),
     limits: wiring.limits(),
     enqueueFanOut: (taskId) => wiring.enqueueFanOut([taskId]),
+  }),
+  fanOut: (): FanOutDeps => ({
+    tasks: wiring.tasks(),
+    enqueueChunks: wiring.enqueueChunks,
+    contacts: wiring.contacts(),
+    suppressions: wiring.suppressions(),
+    ledger: wiring.ledger(),
+    enqueueFanOut: (taskId) => wiring.enqueueFanOut([taskId]),
+  }),
+  contactDeps: (): ContactDeps => ({
+    contacts: wiring.contacts(),
+    enqueuePurge: (accountId, listId) => enqueueAll(config.fanOutQueue, [{ purgeList: { accountId, listId } }]),
   }),
   dispatch: (): DispatchDeps => ({
     tasks: wiring.tasks(),

@@ -49,7 +49,7 @@ export interface LedgerStore {
    * with their own writes (a task, a settled chunk). A charge's items are, in
    * order: balance (fails when short), entry, usage (fails over `dailyMessages`).
    */
-  items(m: Movement, dailyMessages?: number): TransactItem[];
+  items(m: Movement, dailyMessages?: number, opts?: { overdraft?: boolean }): TransactItem[];
   /** The entry alone, for an account created with an opening balance. */
   entryPut(m: Movement): TransactItem;
   /** Applies a movement on its own (a top-up). */
@@ -99,10 +99,11 @@ export function ledgerStore(table = config.ledgerTable, accountsTable = config.a
     },
   });
 
-  const items = (m: Movement, dailyMessages = 0): TransactItem[] => {
+  // `overdraft`: a charge for what was already committed to (list members that raced into a task) may not be refused.
+  const items = (m: Movement, dailyMessages = 0, opts: { overdraft?: boolean } = {}): TransactItem[] => {
     if (!Number.isInteger(m.points) || m.points < 0) throw new Error(`points must be a non-negative integer, not ${m.points}`);
     const balance: TransactItem =
-      m.kind === 'charge'
+      m.kind === 'charge' && !opts.overdraft
         ? {
             Update: {
               TableName: accountsTable,
@@ -119,7 +120,7 @@ export function ledgerStore(table = config.ledgerTable, accountsTable = config.a
               Key: accountKey(m.accountId),
               UpdateExpression: 'ADD balance :p',
               ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':p': m.points },
+              ExpressionAttributeValues: { ':p': m.kind === 'charge' ? -m.points : m.points },
             },
           };
     const out = [balance, entryPut(m)];

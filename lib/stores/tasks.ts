@@ -1,5 +1,6 @@
 import {
   GetCommand,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -66,6 +67,15 @@ export interface TaskStore {
   /** pending|scheduled → running; false when another run started it (or it was canceled). */
   start(taskId: string, now: string): Promise<boolean>;
   markFannedOut(taskId: string): Promise<void>;
+  /** Writes a chunk cut during fan-out; false when that chunk number is already written. */
+  putChunk(chunk: Chunk): Promise<boolean>;
+  /**
+   * Records one step of list fan-out, guarded by the cursor it started from,
+   * so two runs of the same step cannot both advance it.
+   */
+  advanceLists(taskId: string, step: { from: string | undefined; cursor: string | undefined; chunkCount: number; members: number; suppressed: number; done: boolean; at: string }): Promise<boolean>;
+  /** Sets the exact recipient count once fan-out knows it, with `commit` (the fee difference). */
+  settleMemberCount(taskId: string, memberCount: number, commit: TransactItem[]): Promise<boolean>;
   /**
    * A task that has not started (pending|scheduled) → canceled, every
    * recipient counted `canceled`, with `commit` (the refund) in the same
@@ -191,6 +201,52 @@ export function taskStore(table = config.tasksTable): TaskStore {
       );
     },
 
+    async putChunk(chunk) {
+      try {
+        await db.send(new PutCommand({ TableName: table, Item: chunkItem(chunk), ConditionExpression: 'attribute_not_exists(pk)' }));
+        return true;
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException) return false;
+        throw e;
+      }
+    },
+
+    async advanceLists(taskId, step) {
+      return conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: taskId, sk: TASK_SK },
+          UpdateExpression: `SET chunkCount = :n, listsDone = :done, fanOutAt = :at${step.cursor !== undefined ? ', listCursor = :cursor' : ''} ADD listMembers :m, suppressedCount :s`,
+          ConditionExpression: step.from === undefined ? 'attribute_not_exists(listCursor)' : 'listCursor = :from',
+          ExpressionAttributeValues: {
+            ':n': step.chunkCount,
+            ':done': step.done,
+            ':at': step.at,
+            ':m': step.members,
+            ':s': step.suppressed,
+            ...(step.cursor !== undefined ? { ':cursor': step.cursor } : {}),
+            ...(step.from !== undefined ? { ':from': step.from } : {}),
+          },
+        }),
+      );
+    },
+
+    async settleMemberCount(taskId, memberCount, commit) {
+      const r = await transact([
+        {
+          Update: {
+            TableName: table,
+            Key: { pk: taskId, sk: TASK_SK },
+            UpdateExpression: 'SET memberCount = :m, memberCountExact = :t',
+            ConditionExpression: 'attribute_not_exists(memberCountExact)',
+            ExpressionAttributeValues: { ':m': memberCount, ':t': true },
+          },
+        },
+        ...commit,
+      ]);
+      return r.ok;
+    },
+
     async claimChunk(taskId, chunkNo, attempt, provider, leaseMs, now) {
       try {
         const r = await db.send(
@@ -291,7 +347,7 @@ export function taskStore(table = config.tasksTable): TaskStore {
 
     async finishIfDone(taskId, now) {
       const task = await this.get(taskId);
-      if (!task || task.status !== 'running' || task.chunksSettled < task.chunkCount) return undefined;
+      if (!task || task.status !== 'running' || !task.fannedOut || task.chunksSettled < task.chunkCount) return undefined;
       const accepted = task.counts.submitted + task.counts.delivered + task.counts.undelivered;
       const status = accepted > 0 ? 'succeeded' : 'failed';
       try {
@@ -300,9 +356,10 @@ export function taskStore(table = config.tasksTable): TaskStore {
             TableName: table,
             Key: { pk: taskId, sk: TASK_SK },
             UpdateExpression: 'SET #s = :final, endTime = :now',
-            ConditionExpression: '#s = :running AND chunksSettled = chunkCount',
+            // Until fan-out is done, more chunks may still come (contact lists).
+            ConditionExpression: '#s = :running AND chunksSettled = chunkCount AND fannedOut = :t',
             ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':final': status, ':running': 'running', ':now': now },
+            ExpressionAttributeValues: { ':final': status, ':running': 'running', ':now': now, ':t': true },
           }),
         );
         return { ...task, status, endTime: now };

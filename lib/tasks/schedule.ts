@@ -26,7 +26,7 @@ export async function releaseDueTasks(deps: ScheduleDeps): Promise<string[]> {
   for (const t of due) {
     if (t.status === 'scheduled' || (t.status === 'pending' && t.createTime <= cutoff)) {
       if (await deps.tasks.start(t.taskId, now.toISOString())) release.push(t.taskId);
-    } else if ((t.status === 'running' || canceledWhileRunning(t)) && (t.startTime ?? '') <= cutoff) {
+    } else if ((t.status === 'running' || canceledWhileRunning(t)) && (t.fanOutAt ?? t.startTime ?? '') <= cutoff) {
       release.push(t.taskId); // started, but its fan-out never finished: fan-out is idempotent
     }
   }

@@ -7,6 +7,7 @@ import type { Account, Chunk, Task, TaskTemplate } from '../model.js';
 import { limitsOf, zeroCounts } from '../model.js';
 import { chargeEntry, chargeRefusal, type LedgerStore } from '../stores/ledger.js';
 import type { LimitStore } from '../stores/limits.js';
+import type { ContactList, ContactStore } from '../stores/contacts.js';
 import { parseRecipients, splitRecipientInput } from '../phone.js';
 import { chunkSizeFor, PROVIDER_NAMES, requiresTemplate, type ProviderName } from '../providers/index.js';
 import type { TemplateStore } from '../stores/templates.js';
@@ -18,7 +19,9 @@ export const MAX_RECIPIENTS = 100_000;
 
 /** The body of POST /v1/tasks as this issue defines it; parsed at the edge. */
 export const sendBatchInput = z.object({
-  to: z.union([z.string(), z.array(z.union([z.string(), z.number()])).max(MAX_RECIPIENTS)]),
+  to: z.union([z.string(), z.array(z.union([z.string(), z.number()])).max(MAX_RECIPIENTS)]).optional(),
+  /** Names of this account's contact lists; their members as of now, with `to`, de-duplicated. */
+  contactLists: z.array(z.string().min(1)).min(1).max(10).optional(),
   /** Free text with its 【签名】; or `templateId` + `vars` instead. */
   content: z.string().optional(),
   templateId: z.string().min(1).max(64).optional(),
@@ -53,6 +56,7 @@ export interface SubmitDeps {
   tasks: TaskStore;
   templates: TemplateStore;
   suppressions: Pick<SuppressionStore, 'all'>;
+  contacts: Pick<ContactStore, 'getList'>;
   ledger: Pick<LedgerStore, 'items'>;
   limits: Pick<LimitStore, 'usage'>;
   /** Starts fan-out now; if this is lost, the scheduler releases the task later. */
@@ -82,7 +86,10 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
   const { text, template } = await resolveContent(account, input, deps.templates);
   const content = inspectContent(text);
   const route = routeFor(account, input.route, template !== undefined);
-  const raw = splitRecipientInput(input.to);
+  if (input.to === undefined && !input.contactLists) throw badRequest('RECIPIENTS_REQUIRED', 'give to (numbers), contactLists, or both', 'to');
+  const lists = await resolveLists(account, input.contactLists ?? [], deps.contacts);
+  const listMembers = lists.reduce((n, l) => n + l.memberCount, 0);
+  const raw = input.to === undefined ? [] : splitRecipientInput(input.to);
   if (raw.length > MAX_RECIPIENTS) {
     throw badRequest('TOO_MANY_RECIPIENTS', `to has ${raw.length} entries; the limit is ${MAX_RECIPIENTS}`, 'to');
   }
@@ -91,7 +98,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
   const suppressed = await deps.suppressions.all(account.accountId);
   const phones = suppressed.size > 0 ? recipients.phones.filter((p) => !suppressed.has(p)) : recipients.phones;
   const suppressedCount = recipients.phones.length - phones.length;
-  if (phones.length === 0) {
+  if (phones.length === 0 && listMembers === 0) {
     throw badRequest(
       'NO_VALID_RECIPIENT',
       `to has no valid mainland mobile number that may be sent to (${recipients.invalidCount} invalid, ${suppressedCount} suppressed)`,
@@ -101,7 +108,8 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
 
   const nowDate = deps.now?.() ?? new Date();
   const now = nowDate.toISOString();
-  const memberCount = phones.length;
+  // With lists this is an estimate (their counts now); fan-out makes it exact and settles the difference.
+  const memberCount = phones.length + listMembers;
   const fee = content.segments * memberCount;
   const limits = limitsOf(account);
   // A task counts against the day it sends on.
@@ -138,6 +146,9 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     createTime: now,
     dueAt: sendAt?.toISOString() ?? now,
     usageDay,
+    ...(lists.length
+      ? { lists: lists.map((l) => ({ listId: l.listId, name: l.name })), inlineCount: phones.length, inlineChunks: chunks.length }
+      : {}),
     numberLimits: { perNumberIntervalSeconds: limits.perNumberIntervalSeconds, perNumberDaily: limits.perNumberDaily },
   };
   // The fee is reserved in the same transaction that commits the task: both or neither.
@@ -160,6 +171,14 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
     createTime: now,
     ...(task.sendAt ? { sendAt: task.sendAt } : {}),
   };
+}
+
+async function resolveLists(account: Account, names: readonly string[], contacts: Pick<ContactStore, 'getList'>): Promise<ContactList[]> {
+  const unique = [...new Set(names)];
+  const found = await Promise.all(unique.map((n) => contacts.getList(account.accountId, n)));
+  const missing = unique.filter((_, i) => !found[i]);
+  if (missing.length > 0) throw badRequest('CONTACT_LIST_NOT_FOUND', `no contact list named ${missing.join(', ')}`, 'contactLists');
+  return found as ContactList[];
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Account } from '../../lib/model.js';
 import { accountStore } from '../../lib/stores/accounts.js';
 import { createAccount as createAccountAsOperator, type AccountInput, type AdminDeps } from '../../lib/accounts.js';
 import { ledgerStore } from '../../lib/stores/ledger.js';
+import { contactStore } from '../../lib/stores/contacts.js';
 import { limitStore } from '../../lib/stores/limits.js';
 import { receiptStore } from '../../lib/stores/receipts.js';
 import { suppressionStore } from '../../lib/stores/replies.js';
@@ -39,7 +40,7 @@ export async function createAccount(extra: Partial<AccountInput> = {}): Promise<
 
 /** What send-batch uses, with fan-out left to the test. */
 export function testSubmitDeps(enqueueFanOut: (taskId: string) => Promise<void> = async () => {}): SubmitDeps {
-  return { tasks: taskStore(), templates: templateStore(), suppressions: suppressionStore(), ledger: ledgerStore(), limits: limitStore(), enqueueFanOut };
+  return { tasks: taskStore(), templates: templateStore(), suppressions: suppressionStore(), contacts: contactStore(), ledger: ledgerStore(), limits: limitStore(), enqueueFanOut };
 }
 
 /** A SUBMAIL simulator that the functions in this process are configured to call. */
