@@ -14,8 +14,7 @@ import {
   mustGetList,
   removeMembers,
 } from '../lib/contacts.js';
-import { badRequest } from '../lib/errors.js';
-import { apiMiddlewares, json, type ApiContext } from '../lib/http/api.js';
+import { apiMiddlewares, bodyText, json, jsonBodyOf, type ApiContext } from '../lib/http/api.js';
 import { wiring } from '../lib/wiring.js';
 
 /**
@@ -26,17 +25,7 @@ import { wiring } from '../lib/wiring.js';
 const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().optional() });
 const removeInput = z.object({ phones: z.array(z.union([z.string(), z.number()]).transform(String)).min(1).max(10_000) });
 
-function bodyText(event: APIGatewayProxyEventV2): string {
-  const raw = event.body ?? '';
-  return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-}
-function jsonBody(event: APIGatewayProxyEventV2): unknown {
-  try {
-    return JSON.parse(bodyText(event) || 'null');
-  } catch {
-    throw badRequest('INVALID_JSON', 'request body must be JSON (or CSV with Content-Type: text/csv for members)');
-  }
-}
+const jsonBody = (event: APIGatewayProxyEventV2): unknown => jsonBodyOf(event);
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, ApiContext>()
   .use(apiMiddlewares({ accounts: wiring.accounts }))

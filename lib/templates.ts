@@ -20,6 +20,7 @@ export interface Template {
   variables: string[];
   vendorTemplateIds: Partial<Record<ProviderName, string>>;
   createTime: string;
+  updateTime?: string;
 }
 
 const VARIABLE = /%([A-Za-z0-9_-]{1,32})%|@var\(([A-Za-z0-9_-]{1,32})\)/g;
@@ -61,6 +62,29 @@ export async function createTemplate(account: Account, input: CreateTemplateInpu
   };
   await templates.create(template);
   return template;
+}
+
+export const updateTemplateInput = createTemplateInput.omit({ templateId: true });
+export type UpdateTemplateInput = z.infer<typeof updateTemplateInput>;
+
+/** Replaces a template's name, text and vendor ids; tasks already accepted keep the text they rendered. */
+export async function updateTemplate(account: Account, templateId: string, input: UpdateTemplateInput, templates: TemplateStore): Promise<Template> {
+  const current = await getTemplate(account, templateId, templates);
+  inspectContent(input.text);
+  const template: Template = {
+    ...current,
+    name: input.name,
+    text: input.text,
+    variables: templateVariables(input.text),
+    vendorTemplateIds: input.vendorTemplateIds,
+    updateTime: new Date().toISOString(),
+  };
+  await templates.put(template);
+  return template;
+}
+
+export async function deleteTemplate(account: Account, templateId: string, templates: TemplateStore): Promise<void> {
+  if (!templateId || !(await templates.delete(account.accountId, templateId))) throw notFound(`template ${templateId}`);
 }
 
 export async function getTemplate(account: Account, templateId: string, templates: TemplateStore): Promise<Template> {

@@ -40,6 +40,21 @@ export function publicMiddlewares(): Api[] {
   ];
 }
 
+/** The raw body text (API Gateway base64-encodes some content types). */
+export function bodyText(event: APIGatewayProxyEventV2): string {
+  const raw = event.body ?? '';
+  return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+}
+
+/** For functions serving several methods: the JSON body of those that have one. */
+export function jsonBodyOf(event: APIGatewayProxyEventV2): unknown {
+  try {
+    return JSON.parse(bodyText(event) || 'null');
+  } catch {
+    throw new QunfaError('INVALID_JSON', 'request body must be JSON');
+  }
+}
+
 export function json(statusCode: number, body: unknown): APIGatewayProxyResultV2 {
   return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) };
 }

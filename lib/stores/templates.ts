@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
@@ -12,6 +12,10 @@ import type { Template } from '../templates.js';
 export interface TemplateStore {
   get(accountId: string, templateId: string): Promise<Template | undefined>;
   create(template: Template): Promise<void>;
+  /** Replaces an existing template. */
+  put(template: Template): Promise<void>;
+  delete(accountId: string, templateId: string): Promise<boolean>;
+  list(accountId: string): Promise<Template[]>;
 }
 
 export function templateStore(table = config.templatesTable): TemplateStore {
@@ -22,6 +26,23 @@ export function templateStore(table = config.templatesTable): TemplateStore {
       if (!r.Item) return undefined;
       const { pk: _pk, sk: _sk, ...t } = r.Item;
       return t as Template;
+    },
+    async put(t) {
+      await db.send(new PutCommand({ TableName: table, Item: { pk: t.accountId, sk: t.templateId, ...t }, ConditionExpression: 'attribute_exists(pk)' }));
+    },
+    async delete(accountId, templateId) {
+      const r = await db.send(new DeleteCommand({ TableName: table, Key: { pk: accountId, sk: templateId }, ReturnValues: 'ALL_OLD' }));
+      return r.Attributes !== undefined;
+    },
+    async list(accountId) {
+      const out: Template[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const r = await db.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :a', ExpressionAttributeValues: { ':a': accountId }, ExclusiveStartKey }));
+        out.push(...(r.Items ?? []).map(({ pk: _pk, sk: _sk, ...t }) => t as Template));
+        ExclusiveStartKey = r.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return out;
     },
     async create(t) {
       try {

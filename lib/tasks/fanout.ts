@@ -78,7 +78,7 @@ export async function fanOutTask(taskId: string, deps: FanOutDeps): Promise<FanO
 /** Started (so its chunks may be on the dispatch queue) and then canceled. */
 export const canceledWhileRunning = (task: Task): boolean => task.status === 'canceled' && task.startTime !== undefined;
 
-const DEFAULT_CHUNKS_PER_RUN = 5;
+const DEFAULT_CHUNKS_PER_RUN = 10;
 
 /** Cuts up to `chunksPerRun` chunks from the lists; true when there is more. */
 async function fanOutListStep(task: Task, deps: FanOutDeps, now: Date): Promise<boolean | 'lost-race'> {

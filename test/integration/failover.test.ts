@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { handler as createTemplateFn } from '../../functions/create-template.js';
-import { handler as getTemplateFn } from '../../functions/get-template.js';
+import { handler as templatesFn } from '../../functions/templates.js';
 import { handler as sendBatch } from '../../functions/send-batch.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
@@ -191,10 +190,10 @@ describe('templates and vendors', () => {
   it("POST/GET /v1/templates create and read an account's template; another account gets 404", async () => {
     const { apiKey } = await account(['submail']);
     const body = JSON.stringify({ templateId: 'notice', name: 'n', text: '【示例】@var(name)您好', vendorTemplateIds: { submail: 'P1' } });
-    const created = await call(createTemplateFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey, body }));
+    const created = await call(templatesFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey, body }));
     expect(created).toMatchObject({ status: 201, body: { templateId: 'notice', variables: ['name'], vendorTemplateIds: { submail: 'P1' } } });
-    expect((await call(createTemplateFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey, body }))).status).toBe(409);
-    const read = (key: string) => call(getTemplateFn, apiEvent({ method: 'GET', path: '/v1/templates/notice', apiKey: key, pathParameters: { templateId: 'notice' } }));
+    expect((await call(templatesFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey, body }))).status).toBe(409);
+    const read = (key: string) => call(templatesFn, apiEvent({ method: 'GET', path: '/v1/templates/notice', apiKey: key, pathParameters: { templateId: 'notice' } }));
     expect((await read(apiKey)).status).toBe(200);
     expect((await read((await createAccount()).apiKey)).status).toBe(404);
   });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as addSuppressionsFn } from '../../functions/add-suppressions.js';
 import { handler as cancelTaskFn } from '../../functions/cancel-task.js';
-import { handler as createTemplateFn } from '../../functions/create-template.js';
+import { handler as templatesFn } from '../../functions/templates.js';
 import { handler as getBalanceFn } from '../../functions/get-balance.js';
-import { handler as getTemplateFn } from '../../functions/get-template.js';
 import { handler as listMessagesFn } from '../../functions/list-messages.js';
 import { handler as listRepliesFn } from '../../functions/list-replies.js';
 import { handler as listSuppressionsFn } from '../../functions/list-suppressions.js';
@@ -54,8 +53,8 @@ function routes(taskId: string, templateId: string, phone: string): Route[] {
     { name: 'GET /v1/suppressions', fn: listSuppressionsFn, method: 'GET', path: '/v1/suppressions' },
     { name: 'POST /v1/suppressions', fn: addSuppressionsFn, method: 'POST', path: '/v1/suppressions', body: { phones: ['13700000002'] } },
     { name: 'DELETE /v1/suppressions/{phone}', fn: removeSuppressionFn, method: 'DELETE', path: `/v1/suppressions/${phone}`, pathParameters: { phone } },
-    { name: 'POST /v1/templates', fn: createTemplateFn, method: 'POST', path: '/v1/templates', body: { name: 't', text: '【测试】%x%' } },
-    { name: 'GET /v1/templates/{templateId}', fn: getTemplateFn, method: 'GET', path: `/v1/templates/${templateId}`, pathParameters: { templateId } },
+    { name: 'POST /v1/templates', fn: templatesFn, method: 'POST', path: '/v1/templates', body: { name: 't', text: '【测试】%x%' } },
+    { name: 'GET /v1/templates/{templateId}', fn: templatesFn, method: 'GET', path: `/v1/templates/${templateId}`, pathParameters: { templateId } },
   ];
 }
 const request = (r: Route, apiKey?: string) =>
@@ -69,7 +68,7 @@ async function owner() {
   await fanOutTask(sent.body.taskId, { tasks, enqueueChunks: async (r) => void refs.push(...r) });
   for (const ref of refs) await dispatchChunk(ref, testDispatchDeps(Date.now));
   const scheduled = await call(sendBatchFn, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey: a.apiKey, body: JSON.stringify({ to: phones(2, 13_700_200_000), content: '【测试】甲', sendAt: new Date(Date.now() + 3_600_000).toISOString() }) }));
-  const template = await call(createTemplateFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey: a.apiKey, body: JSON.stringify({ templateId: 'secret', name: 's', text: '【甲方】%code%' }) }));
+  const template = await call(templatesFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey: a.apiKey, body: JSON.stringify({ templateId: 'secret', name: 's', text: '【甲方】%code%' }) }));
   expect(template.status).toBe(201);
   await suppressionStore().add(a.account.accountId, [{ phone: '13700300000', reason: 'manual', time: new Date().toISOString() }]);
   await replyStore().put({ accountId: a.account.accountId, phone: '13700100000', content: 'TD', time: new Date().toISOString(), provider: 'submail', taskId: sent.body.taskId });
