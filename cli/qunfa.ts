@@ -18,6 +18,7 @@ commands
   show <accountId>              one account, and whether its ledger adds up to its balance
   update <accountId>            change name, route, callback URL, operator flag or limits (same options as create)
   rotate-key <accountId>        issue a new API key and revoke the others (--keep-old keeps them)
+      --compat                    instead, a new secret for the vendor-compatible routes
   revoke-key <accountId> <keyId>
   topup <accountId> <points>    add points (--note TEXT); recorded in the ledger
   ledger <accountId>            every top-up, charge and refund
@@ -43,6 +44,7 @@ const { values: opts, positionals } = parseArgs({
     'per-number-daily': { type: 'string' },
     'daily-messages': { type: 'string' },
     'keep-old': { type: 'boolean', default: false },
+    compat: { type: 'boolean', default: false },
     note: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -117,11 +119,12 @@ async function main(): Promise<void> {
       const balance = int('balance', opts.balance);
       const r = await admin.createAccount({ accountId: args[0] as string, ...accountFlags(), ...(balance !== undefined ? { balance } : {}) } as Parameters<typeof admin.createAccount>[0], deps);
       const s = admin.summarize(r.account);
-      out({ ...s, keyId: r.keyId, apiKey: r.apiKey, callbackSecret: r.account.callbackSecret }, [
+      out({ ...s, keyId: r.keyId, apiKey: r.apiKey, callbackSecret: r.account.callbackSecret, compatKey: r.account.compatKey }, [
         `created account ${s.accountId} (${s.name}): ${s.balance} points, route ${s.route.join(' → ')}`,
         `  API key ${r.keyId}: ${r.apiKey}`,
         '  (shown once: qunfa keeps only its hash)',
         `  callback secret: ${r.account.callbackSecret ?? ''}`,
+        `  vendor-compatible routes: appid/smsUser/appId ${s.accountId}, key ${r.account.compatKey ?? ''}`,
         `  limits: ${limitsText(s.limits)}`,
       ].join('\n'));
       return;
@@ -149,6 +152,11 @@ async function main(): Promise<void> {
     }
     case 'rotate-key': {
       need(1, '<accountId>');
+      if (opts.compat) {
+        const c = await admin.rotateCompatKey(args[0] as string, deps);
+        out(c, `new vendor-compatible secret for ${c.accountId}: ${c.compatKey}\n  (appid/smsUser/appId = ${c.accountId}; the old secret no longer works)`);
+        return;
+      }
       const r = await admin.rotateKey(args[0] as string, deps, { keepOld: opts['keep-old'] });
       out(r, [`new API key ${r.keyId} for ${r.accountId}: ${r.apiKey}`, '  (shown once: qunfa keeps only its hash)', r.revoked.length ? `  revoked: ${r.revoked.join(', ')}` : '  older keys stay valid until you revoke them'].join('\n'));
       return;

@@ -45,6 +45,14 @@ export interface IssuedKey {
 
 const newKeyId = () => `key_${ulid().slice(-8).toLowerCase()}`;
 const newCallbackSecret = () => `cbs_${newApiKey().slice(3)}`;
+const newCompatKey = () => `ck${newApiKey().slice(3, 33)}`;
+
+/** A new secret for the vendor-compatible routes; the old one stops working at once. */
+export async function rotateCompatKey(accountId: string, deps: AdminDeps): Promise<{ accountId: string; compatKey: string }> {
+  const compatKey = newCompatKey();
+  if (!(await deps.accounts.update(accountId, { compatKey }))) throw notFound(`account ${accountId}`);
+  return { accountId, compatKey };
+}
 
 /** Parses at the edge (CLI flags, test fixtures); a clear error names the field. */
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -66,6 +74,7 @@ export async function createAccount(input: AccountInput, deps: AdminDeps, apiKey
     route: [...new Set(a.route)],
     createTime: now,
     callbackSecret: newCallbackSecret(),
+    compatKey: newCompatKey(),
     ...(a.callbackUrl ? { callbackUrl: a.callbackUrl } : {}),
     ...(a.operator ? { operator: true } : {}),
     ...(a.limits ? { limits: a.limits } : {}),

@@ -59,6 +59,13 @@ export interface Account {
   callbackSecret?: string;
   /** Operators also see the providers' own balances. */
   operator?: boolean;
+  /**
+   * The secret of the vendor-compatible routes (SUBMAIL appkey, SendCloud
+   * smsKey, 10658 appKey, with the account id as appid/smsUser/appId). Those
+   * vendors sign with a shared secret, so qunfa must hold it as is, unlike
+   * API keys, which it keeps only hashed.
+   */
+  compatKey?: string;
 }
 
 /** What a task keeps of its template: per-vendor ids and the values for its variables. */
