@@ -123,6 +123,8 @@ export interface Task {
   listsDone?: boolean;
   /** memberCount is exact (a list task's count is an estimate until its fan-out ends). */
   memberCountExact?: boolean;
+  /** A task submitted through a vendor-compatible route keeps what that vendor's query answers. */
+  compat?: { vendor: 'sendcloud'; taskId: number; contactListName: string; senderName: string; templateId: string; labelId?: string };
   /** The China day whose daily usage the task counts against (its send day). */
   usageDay?: string;
   /** The per-number limits in force when the task was accepted; dispatch applies them. */

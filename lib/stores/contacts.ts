@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
 import { batchGet, batchPut, runPool } from './batch.js';
+import { transact } from './transact.js';
 
 /**
  * Contacts table (pk, sk):
@@ -39,6 +40,8 @@ export interface ContactStore {
   createList(list: ContactList): Promise<boolean>;
   getList(accountId: string, name: string): Promise<ContactList | undefined>;
   lists(accountId: string): Promise<ContactList[]>;
+  /** Gives the list a new name (its members stay with its id); false when the new name is taken. */
+  renameList(list: ContactList, name: string): Promise<boolean>;
   /** Removes the list itself; its members are left for `purge`. */
   deleteList(accountId: string, name: string): Promise<ContactList | undefined>;
   /** Adds or replaces members; answers how many were new. */
@@ -96,6 +99,14 @@ export function contactStore(table = config.contactsTable): ContactStore {
         ExclusiveStartKey = r.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return out;
+    },
+
+    async renameList(list, name) {
+      const r = await transact([
+        { Put: { TableName: table, Item: { pk: list.accountId, sk: listSk(name), ...list, name, updateTime: new Date().toISOString() }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Delete: { TableName: table, Key: { pk: list.accountId, sk: listSk(list.name) }, ConditionExpression: 'listId = :id', ExpressionAttributeValues: { ':id': list.listId } } },
+      ]);
+      return r.ok;
     },
 
     async deleteList(accountId, name) {

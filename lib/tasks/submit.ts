@@ -11,6 +11,7 @@ import type { ContactList, ContactStore } from '../stores/contacts.js';
 import { parseRecipients, splitRecipientInput } from '../phone.js';
 import { chunkSizeFor, PROVIDER_NAMES, requiresTemplate, type ProviderName } from '../providers/index.js';
 import type { TemplateStore } from '../stores/templates.js';
+import type { TransactItem } from '../stores/transact.js';
 import type { SuppressionStore } from '../stores/replies.js';
 import { renderTemplate } from '../templates.js';
 import type { TaskStore } from '../stores/tasks.js';
@@ -59,6 +60,8 @@ export interface SubmitDeps {
   contacts: Pick<ContactStore, 'getList'>;
   ledger: Pick<LedgerStore, 'items'>;
   limits: Pick<LimitStore, 'usage'>;
+  /** Lets a vendor-compatible route add its own fields and writes to the task's commit. */
+  decorate?: (task: Task) => Promise<{ task: Task; commit?: TransactItem[] }>;
   /** Starts fan-out now; if this is lost, the scheduler releases the task later. */
   enqueueFanOut(taskId: string): Promise<void>;
   now?: () => Date;
@@ -153,7 +156,8 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
   };
   // The fee is reserved in the same transaction that commits the task: both or neither.
   const charge = { accountId: account.accountId, kind: 'charge' as const, entry: chargeEntry(taskId), points: fee, messages: memberCount, usageDay, taskId, time: now };
-  const committed = await deps.tasks.create(task, chunks, deps.ledger.items(charge, limits.dailyMessages));
+  const decorated = deps.decorate ? await deps.decorate(task) : { task };
+  const committed = await deps.tasks.create(decorated.task, chunks, [...deps.ledger.items(charge, limits.dailyMessages), ...(decorated.commit ?? [])]);
   if (!committed.ok) throw chargeRefusal(committed.failed, 0, { points: fee, messages: memberCount, dailyMessages: limits.dailyMessages });
   // A scheduled task waits for the scheduler; nothing is sent early.
   if (!sendAt) await deps.enqueueFanOut(taskId);

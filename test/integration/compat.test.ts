@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as submailFn } from '../../functions/compat-submail.js';
 import { handler as zywxFn } from '../../functions/compat-zywx.js';
+import { handler as scFn } from '../../functions/compat-sendcloud.js';
 import { handler as templatesFn } from '../../functions/templates.js';
 import type { ProviderName } from '../../lib/providers/index.js';
 import { taskStore } from '../../lib/stores/tasks.js';
@@ -83,7 +84,7 @@ describe('SUBMAIL sms/batchsend, sms/batchxsend, balance/sms', () => {
     const res = await submail('/sms/batchxsend', form(p));
     expect(res.body).toMatchObject({ status: 'success', total_fee: 1 });
     expect((await tasks.get(res.body.batchlist))?.content).toBe('【示例】您的验证码是4438');
-    const bad = { ...p, project: 'nope' };
+    const bad: Record<string, string> = { ...p, project: 'nope' };
     bad.signature = sign(bad, account.accountId, account.compatKey as string, 'md5', ['vars']);
     expect((await submail('/sms/batchxsend', form(bad))).body).toMatchObject({ status: 'error', code: '306' });
   });
@@ -155,3 +156,95 @@ describe('10658 smsApi/group and smsApi/group/getBalance', () => {
     expect(await taskItemsOf(account.accountId)).toBe(0);
   });
 });
+
+describe('SendCloud sendContactListTask, queryContactListTask and contact lists', () => {
+  /** SendCloud's rule: every parameter but signature, sorted, raw; SMS_KEY&…&SMS_KEY; SHA-256 (or the 2017 docs' MD5). */
+  const scSign = (p: Record<string, string>, key: string, algo: 'sha256' | 'md5' = 'sha256') => {
+    const joined = Object.keys(p).filter((k) => k !== 'signature' && k !== 'smsKey').sort().map((k) => `${k}=${p[k]}`).join('&');
+    return createHash(algo).update(`${key}&${joined}&${key}`, 'utf8').digest('hex');
+  };
+  const sc = async (api: string, p: Record<string, string>, method: 'GET' | 'POST' = 'POST') => {
+    const event = apiEvent({ method, path: `/smsapi/${api}`, ...(method === 'POST' ? { body: form(p), contentType: 'application/x-www-form-urlencoded' } : {}) });
+    return (await call(scFn, method === 'GET' ? { ...event, queryStringParameters: p } : event)).body;
+  };
+  const signed = (account: { accountId: string; compatKey?: string }, p: Record<string, string>, algo: 'sha256' | 'md5' = 'sha256') => {
+    const all = { smsUser: account.accountId, ...p };
+    return { ...all, signature: scSign(all, account.compatKey as string, algo) };
+  };
+
+  it('lists and members the SendCloud way, then a task to two lists, answered field by field like the seed, and queried to 执行成功', async () => {
+    const { account, apiKey } = await createAccount({ balance: 100, route: ['zywx'] });
+    await call(templatesFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey, body: JSON.stringify({ templateId: 'shipped', name: 'shipped', text: '【示例】您的订单已发货', vendorTemplateIds: { sendcloud: '999' } }) }));
+    expect(await sc('smsContactList/save', signed(account, { contactListName: 'test', description: 'seed' }))).toMatchObject({ result: true, statusCode: 200, info: { contactList: { contactListName: 'test', memberCount: 0 } } });
+    await sc('smsContactList/save', signed(account, { contactListName: 'test2' }));
+    expect((await sc('smsContactListMember/saveOrUpdate', signed(account, { contactListName: 'test', phone: '13800138000;13800138001;13800138002', userName: '张三', vars: '{"%name%":"张三"}' }))).info).toMatchObject({ addCount: 3 });
+    await sc('smsContactListMember/saveOrUpdate', signed(account, { contactListName: 'test2', phone: '13800138002;13800138003' }));
+    const members = await sc('smsContactListMember/list', signed(account, { contactListName: 'test', start: '1', limit: '1' }), 'GET');
+    expect(members.info).toEqual({ count: 3, dataList: [{ phone: '13800138001', userName: '张三', vars: { name: '张三' } }] });
+
+    // Exactly the seed's request: GET with everything in the query string, MD5 as in the 2017 docs.
+    const sent = await sc('sendContactListTask', signed(account, { contactListName: 'test;test2', taskName: 'test', senderName: 'sendcloud', templateId: '999', labelId: '11' }, 'md5'), 'GET');
+    expect(sent).toMatchObject({ result: true, statusCode: 200, message: '联系人列表任务保存成功' });
+    const t = sent.info.smsTask;
+    expect(Object.keys(t).sort()).toEqual(['contactListName', 'createTime', 'endTime', 'memberCount', 'senderName', 'status', 'taskId', 'taskName', 'templateId']);
+    expect(t).toMatchObject({ contactListName: 'test;test2', endTime: '', memberCount: 5, senderName: 'sendcloud', status: '等待执行', taskName: 'test', templateId: 999 });
+    expect(typeof t.taskId).toBe('number');
+    expect(t.createTime).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+
+    await runLists(await findTaskId(account.accountId));
+    const q = await sc('queryContactListTask', signed(account, { taskId: String(t.taskId) }));
+    expect(q).toMatchObject({ result: true, statusCode: 200, message: '查询成功' });
+    expect(Object.keys(q.info.smsTask).sort()).toEqual(['contactListName', 'createTime', 'endTime', 'labelId', 'memberCount', 'senderName', 'status', 'taskId', 'taskName', 'templateId']);
+    expect(q.info.smsTask).toMatchObject({ status: '执行成功', memberCount: 4, labelId: '11', taskId: t.taskId });
+    expect(q.info.smsTask.endTime).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+
+    // Another account cannot query it.
+    const other = await createAccount();
+    expect(await sc('queryContactListTask', signed(other.account, { taskId: String(t.taskId) }))).toMatchObject({ result: false });
+  });
+
+  it("executeTime schedules (China time); refusals carry SendCloud's codes and store nothing", async () => {
+    const { account, apiKey } = await createAccount({ balance: 1, route: ['zywx'] });
+    await call(templatesFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey, body: JSON.stringify({ templateId: 't', name: 't', text: '【示例】通知', vendorTemplateIds: { sendcloud: '1' } }) }));
+    await sc('smsContactList/save', signed(account, { contactListName: 'one' }));
+    await sc('smsContactListMember/saveOrUpdate', signed(account, { contactListName: 'one', phone: '13800138000' }));
+    const china = (ms: number) => new Date(Date.now() + ms + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    const base = { contactListName: 'one', taskName: 'n', senderName: 's', templateId: '1' };
+    const code = async (p: Record<string, string>) => (await sc('sendContactListTask', p)).statusCode;
+    expect(await code(signed(account, { ...base, executeTime: 'tomorrow' }))).toBe(451);
+    expect(await code(signed(account, { ...base, executeTime: china(-3_600_000) }))).toBe(452);
+    expect(await code(signed(account, { ...base, templateId: '404' }))).toBe(431);
+    expect(await code(signed(account, { ...base, templateId: '' }))).toBe(433);
+    expect(await code({ ...signed(account, base), signature: 'f'.repeat(64) })).toBe(422);
+    expect(await code({ smsUser: account.accountId, ...base })).toBe(421);
+    expect(await code(signed({ accountId: 'nobody', compatKey: 'x' }, base))).toBe(471);
+    expect(await code({ ...base, signature: 'x' })).toBe(472);
+    expect(await code(signed(account, { ...base, timestamp: String(Date.now() - 120_000) }))).toBe(461);
+    expect(await taskItemsOf(account.accountId)).toBe(0);
+    const later = await sc('sendContactListTask', signed(account, { ...base, executeTime: china(3_600_000), timestamp: String(Date.now()) }));
+    expect(later).toMatchObject({ result: true, info: { smsTask: { status: '等待执行', memberCount: 1 } } });
+    await sc('smsContactListMember/saveOrUpdate', signed(account, { contactListName: 'one', phone: '13800138001' }));
+    expect(await code(signed(account, base))).toBe(499);
+  });
+});
+
+async function findTaskId(accountId: string): Promise<string> {
+  const { dynamo } = await import('../../lib/aws.js');
+  const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { config } = await import('../../lib/config.js');
+  const r = await dynamo().send(new ScanCommand({ TableName: config.tasksTable, FilterExpression: 'accountId = :a AND sk = :t', ExpressionAttributeValues: { ':a': accountId, ':t': 'task' } }));
+  return String(r.Items?.[0]?.taskId);
+}
+
+async function runLists(taskId: string): Promise<void> {
+  const { contactStore } = await import('../../lib/stores/contacts.js');
+  const { suppressionStore } = await import('../../lib/stores/replies.js');
+  const { ledgerStore } = await import('../../lib/stores/ledger.js');
+  const refs: ChunkRef[] = [];
+  let again = true;
+  while (again) {
+    again = false;
+    await fanOutTask(taskId, { tasks, contacts: contactStore(), suppressions: suppressionStore(), ledger: ledgerStore(), enqueueChunks: async (r) => void refs.push(...r), enqueueFanOut: async () => void (again = true) });
+  }
+  for (const ref of refs) await dispatchChunk(ref, testDispatchDeps(Date.now));
+}
