@@ -73,6 +73,12 @@ export interface TaskTemplate {
   templateId: string;
   vendorTemplateIds: Partial<Record<ProviderName, string>>;
   vars: Record<string, string>;
+  /**
+   * Set when the members of the task's contact lists fill the variables the
+   * task's vars leave open: each recipient gets its own text, sent through a
+   * vendor's per-recipient API. `text` is the template as written.
+   */
+  perRecipient?: { text: string; variables: string[] };
 }
 
 /** Settled recipients per provider: which provider sent which messages. */
@@ -117,6 +123,8 @@ export interface Task {
   listCursor?: string;
   /** List members put in chunks so far. */
   listMembers?: number;
+  /** Points those members cost (per-recipient texts differ in length). */
+  listPoints?: number;
   /** When list fan-out last made progress: the scheduler leaves a task that is moving alone. */
   fanOutAt?: string;
   /** Set when fan-out has read every list to its end. */
@@ -146,6 +154,9 @@ export interface Chunk {
   code?: string;
   /** For a chunk cut from contact lists: the list position after its last member. */
   listCursor?: string;
+  /** Per-recipient tasks: each phone's template values, and the segments its text costs. */
+  vars?: Record<string, Record<string, string>>;
+  segs?: Record<string, number>;
 }
 
 export interface Message {

@@ -40,6 +40,16 @@ export function renderTemplate(template: Pick<Template, 'text' | 'templateId'>, 
   return template.text.replace(VARIABLE, (_m, a: string | undefined, b: string | undefined) => vars[(a ?? b) as string] ?? '');
 }
 
+/** Fills what `vars` has and leaves the rest empty: for length checks before per-recipient values are known. */
+export function renderPartial(text: string, vars: Record<string, string>): string {
+  return text.replace(VARIABLE, (_m, a: string | undefined, b: string | undefined) => vars[(a ?? b) as string] ?? '');
+}
+
+/** The text with SUBMAIL's `@var(name)` placeholders, for its per-recipient API. */
+export function toAtVars(text: string): string {
+  return text.replace(VARIABLE, (_m, a: string | undefined, b: string | undefined) => `@var(${(a ?? b) as string})`);
+}
+
 export const createTemplateInput = z.object({
   templateId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
   name: z.string().min(1).max(64),

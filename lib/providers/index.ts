@@ -42,5 +42,7 @@ export function chunkSizeFor(route: readonly ProviderName[]): number {
 }
 
 export const requiresTemplate = (name: ProviderName): boolean => PROVIDERS[name].requiresTemplate;
+/** Recipients per request with per-recipient values, or 0 when the vendor cannot take them. */
+export const multiLimitOf = (name: ProviderName): number => (PROVIDERS[name] as ProviderDescriptor<unknown>).multiLimit ?? 0;
 export const dedupeWindowMs = (name: ProviderName): number => (PROVIDERS[name] as ProviderDescriptor<unknown>).dedupeWindowMs ?? 0;
 export { PROVIDER_NAMES, type ProviderName } from './registry.js';

@@ -93,6 +93,8 @@ interface SubmailBody extends SubmailItem { batchlist?: string; total_fee?: numb
 
 export const submail: ProviderDescriptor<SubmailConfig> = {
   batchLimit: 10_000,
+  // multisend: 50 per request is SUBMAIL's recommendation; its hard cap is undocumented.
+  multiLimit: 50,
   requiresTemplate: false,
   parseConfig: (raw) => configSchema.parse(raw),
   parsePush: parseSubhook,
@@ -111,6 +113,12 @@ export const submail: ProviderDescriptor<SubmailConfig> = {
     return {
       name: 'submail',
       async send(req: SendRequest): Promise<SendOutcome> {
+        if (req.perRecipient) {
+          const multi = req.phones.map((to) => ({ to, vars: req.perRecipient?.vars[to] ?? {} }));
+          const http = await signed('sms/multisend', { content: req.perRecipient.text, multi: JSON.stringify(multi), tag: req.tag.slice(0, 32) });
+          if (http.kind !== 'response') return transportOutcome('SUBMAIL', http);
+          return classifyMulti(http.status, http.body, req.phones);
+        }
         const project = req.template?.vendorTemplateId;
         const http = project
           ? await signed('sms/batchxsend', { to: req.phones.join(','), project, vars: JSON.stringify(req.template?.vars ?? {}), tag: req.tag.slice(0, 32) })
@@ -164,6 +172,37 @@ export function classify(status: number, body: string, phones: readonly string[]
     return { phone, accepted: false, vendorCode, ...submailError(vendorCode, item.msg) };
   });
   return { kind: 'answered', ...(parsed.batchlist ? { batchId: parsed.batchlist } : {}), results };
+}
+
+/**
+ * multisend answers an array, one item per recipient in request order (`to`
+ * on failed items is unconfirmed, so order is the fallback); a whole-request
+ * failure is a single error object (reference §1.3).
+ */
+export function classifyMulti(status: number, body: string, phones: readonly string[]): SendOutcome {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return { kind: 'unknown', code: 'PROVIDER_BAD_ANSWER', message: `SUBMAIL answered HTTP ${status} with an unreadable body` };
+  }
+  if (!Array.isArray(parsed)) {
+    const one = parsed as SubmailBody;
+    if (one.status === 'error') {
+      const vendorCode = String(one.code ?? '');
+      return { kind: 'rejected', vendorCode, ...submailError(vendorCode, one.msg) };
+    }
+    return { kind: 'unknown', code: 'PROVIDER_BAD_ANSWER', message: `SUBMAIL answered HTTP ${status} without a result` };
+  }
+  const items = parsed as SubmailItem[];
+  const results: RecipientResult[] = phones.map((phone, i) => {
+    const item = items.find((it) => it.to === phone) ?? (items[i]?.to === undefined ? items[i] : undefined);
+    if (item?.status === 'success' && item.send_id) return { phone, accepted: true, providerMessageId: item.send_id, ...(item.fee !== undefined ? { fee: item.fee } : {}) };
+    if (!item) return { phone, accepted: false, code: 'PROVIDER_NO_RESULT', vendorCode: '', message: 'SUBMAIL answered without this number' };
+    const vendorCode = String(item.code ?? '');
+    return { phone, accepted: false, vendorCode, ...submailError(vendorCode, item.msg) };
+  });
+  return { kind: 'answered', results };
 }
 
 /**

@@ -21,6 +21,12 @@ export interface SendRequest {
   tag: string;
   /** Stable per chunk: vendors that deduplicate on a request id get this. */
   idempotencyKey: string;
+  /**
+   * One text, each recipient's own values (contact-list members' vars): the
+   * template text with `@var(name)` placeholders, and per phone the values.
+   * Only vendors with a `multiLimit` receive it.
+   */
+  perRecipient?: { text: string; vars: Record<string, Record<string, string>> };
 }
 
 export type RecipientResult =
@@ -53,6 +59,11 @@ export interface Provider {
 export interface ProviderDescriptor<Config> extends PushParser<Config> {
   /** Most recipients one request may carry; the pipeline chunks by it. */
   batchLimit: number;
+  /**
+   * Most recipients one request with per-recipient values may carry (SUBMAIL
+   * multisend); absent when the vendor has no such API in qunfa.
+   */
+  multiLimit?: number;
   /** Sends only approved templates (SendCloud): content-only tasks cannot use it. */
   requiresTemplate: boolean;
   /**

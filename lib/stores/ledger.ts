@@ -78,6 +78,18 @@ export function chargeRefusal(failed: { index: number; item?: Record<string, unk
   return new QunfaError('CONFLICT', 'the task could not be recorded; retry', 409);
 }
 
+/** Moves a day's usage on its own (a list task's exact count, when its points moved the other way). */
+export function usageAdjust(accountId: string, day: string, delta: number, limitsTable = config.limitsTable): TransactItem {
+  return {
+    Update: {
+      TableName: limitsTable,
+      Key: usageKey(accountId, day),
+      UpdateExpression: 'ADD messages :n SET expiresAt = :exp',
+      ExpressionAttributeValues: { ':n': delta, ':exp': usageExpiry(day) },
+    },
+  };
+}
+
 export function ledgerStore(table = config.ledgerTable, accountsTable = config.accountsTable, limitsTable = config.limitsTable): LedgerStore {
   const db = dynamo();
   const sign = (kind: MovementKind) => (kind === 'charge' ? -1 : 1);

@@ -73,9 +73,9 @@ export interface TaskStore {
    * Records one step of list fan-out, guarded by the cursor it started from,
    * so two runs of the same step cannot both advance it.
    */
-  advanceLists(taskId: string, step: { from: string | undefined; cursor: string | undefined; chunkCount: number; members: number; suppressed: number; done: boolean; at: string }): Promise<boolean>;
+  advanceLists(taskId: string, step: { from: string | undefined; cursor: string | undefined; chunkCount: number; members: number; points: number; suppressed: number; done: boolean; at: string }): Promise<boolean>;
   /** Sets the exact recipient count once fan-out knows it, with `commit` (the fee difference). */
-  settleMemberCount(taskId: string, memberCount: number, commit: TransactItem[]): Promise<boolean>;
+  settleMemberCount(taskId: string, memberCount: number, fee: number, commit: TransactItem[]): Promise<boolean>;
   /**
    * A task that has not started (pending|scheduled) → canceled, every
    * recipient counted `canceled`, with `commit` (the refund) in the same
@@ -216,13 +216,14 @@ export function taskStore(table = config.tasksTable): TaskStore {
         new UpdateCommand({
           TableName: table,
           Key: { pk: taskId, sk: TASK_SK },
-          UpdateExpression: `SET chunkCount = :n, listsDone = :done, fanOutAt = :at${step.cursor !== undefined ? ', listCursor = :cursor' : ''} ADD listMembers :m, suppressedCount :s`,
+          UpdateExpression: `SET chunkCount = :n, listsDone = :done, fanOutAt = :at${step.cursor !== undefined ? ', listCursor = :cursor' : ''} ADD listMembers :m, listPoints :pts, suppressedCount :s`,
           ConditionExpression: step.from === undefined ? 'attribute_not_exists(listCursor)' : 'listCursor = :from',
           ExpressionAttributeValues: {
             ':n': step.chunkCount,
             ':done': step.done,
             ':at': step.at,
             ':m': step.members,
+            ':pts': step.points,
             ':s': step.suppressed,
             ...(step.cursor !== undefined ? { ':cursor': step.cursor } : {}),
             ...(step.from !== undefined ? { ':from': step.from } : {}),
@@ -231,15 +232,15 @@ export function taskStore(table = config.tasksTable): TaskStore {
       );
     },
 
-    async settleMemberCount(taskId, memberCount, commit) {
+    async settleMemberCount(taskId, memberCount, fee, commit) {
       const r = await transact([
         {
           Update: {
             TableName: table,
             Key: { pk: taskId, sk: TASK_SK },
-            UpdateExpression: 'SET memberCount = :m, memberCountExact = :t',
+            UpdateExpression: 'SET memberCount = :m, fee = :fee, memberCountExact = :t',
             ConditionExpression: 'attribute_not_exists(memberCountExact)',
-            ExpressionAttributeValues: { ':m': memberCount, ':t': true },
+            ExpressionAttributeValues: { ':m': memberCount, ':fee': fee, ':t': true },
           },
         },
         ...commit,

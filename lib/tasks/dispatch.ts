@@ -8,6 +8,7 @@ import { chunkRefundEntry, type LedgerStore } from '../stores/ledger.js';
 import type { LimitStore } from '../stores/limits.js';
 import type { SuppressionStore } from '../stores/replies.js';
 import { chinaDay } from '../time.js';
+import { toAtVars } from '../templates.js';
 
 /**
  * Dispatch of one chunk: queued → sending → sent | rejected | unknown.
@@ -82,7 +83,7 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
     chunk = claim.chunk;
     if (task.status === 'canceled') {
       // A canceled task sends no further chunk; its recipients end `canceled`.
-      const settled = await settle(task, chunk.chunkNo, attempt, { status: 'canceled', counts: { canceled: chunk.phones.length } }, iso(now()), deps);
+      const settled = await settle(task, chunk, attempt, { status: 'canceled', counts: { canceled: chunk.phones.length } }, chunk.phones, iso(now()), deps);
       return settled ? 'canceled' : 'lost-lease';
     }
   } else {
@@ -124,7 +125,7 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
     }
     used = name;
     const provider = await deps.provider(name);
-    outcome = await provider.send(sendRequestFor(task, chunk.chunkNo, toSend, name));
+    outcome = await provider.send(sendRequestFor(task, chunk, toSend, name));
     deps.crash?.('after-send');
     if (outcome.kind !== 'rejected') break;
     refusals.push(`${name}: ${outcome.code}`);
@@ -144,7 +145,8 @@ export async function dispatchChunk(ref: ChunkRef, deps: DispatchDeps): Promise<
   deps.crash?.('after-messages');
 
   const settlement = settlementFor(messages, used, outcome);
-  const settled = await settle(task, chunk.chunkNo, attempt, settlement, iso(now()), deps);
+  const rejected = messages.filter((m) => m.status === 'rejected').map((m) => m.phone);
+  const settled = await settle(task, chunk, attempt, settlement, rejected, iso(now()), deps);
   if (!settled) {
     // Our lease ran out while the provider was answering and a recovery run
     // settled the chunk as unknown. Nothing was sent twice; say so loudly.
@@ -172,6 +174,13 @@ interface Held {
 /** Recipients of the chunk that must not be sent now, and why. */
 async function holdBack(task: Task, chunk: Chunk, nowMs: number, deps: DispatchDeps): Promise<Map<string, Held>> {
   const held = new Map<string, Held>();
+  const per = task.template?.perRecipient;
+  if (per && chunk.vars) {
+    for (const p of chunk.phones) {
+      const missing = per.variables.filter((v) => chunk.vars?.[p]?.[v] === undefined);
+      if (missing.length > 0) held.set(p, { code: 'TEMPLATE_VARS_MISSING', detail: `the member has no value for ${missing.join(', ')}` });
+    }
+  }
   if (task.sendAt) {
     // Submission removed the numbers suppressed then; a scheduled task may wait days.
     const suppressed = await deps.suppressions.all(task.accountId);
@@ -197,16 +206,21 @@ async function holdBack(task: Task, chunk: Chunk, nowMs: number, deps: DispatchD
   return held;
 }
 
-/** Settles the chunk; its rejected and canceled recipients are refunded in the same transaction. */
-function settle(task: Task, chunkNo: number, attempt: string, s: ChunkSettlement, at: string, deps: DispatchDeps): Promise<boolean> {
-  const refunded = (s.counts.rejected ?? 0) + (s.counts.canceled ?? 0);
+/**
+ * Settles the chunk; its rejected and canceled recipients (`refundedPhones`)
+ * are refunded in the same transaction, each at the segments its text cost.
+ */
+function settle(task: Task, chunk: Chunk, attempt: string, s: ChunkSettlement, refundedPhones: readonly string[], at: string, deps: DispatchDeps): Promise<boolean> {
+  const chunkNo = chunk.chunkNo;
+  const refunded = refundedPhones.length;
+  const points = refundedPhones.reduce((n, p) => n + (chunk.segs?.[p] ?? task.segments), 0);
   const commit =
     refunded > 0
       ? deps.ledger.items({
           accountId: task.accountId,
           kind: 'refund',
           entry: chunkRefundEntry(task.taskId, chunkNo),
-          points: refunded * task.segments,
+          points,
           messages: refunded,
           ...(task.usageDay ? { usageDay: task.usageDay } : {}),
           taskId: task.taskId,
@@ -217,10 +231,13 @@ function settle(task: Task, chunkNo: number, attempt: string, s: ChunkSettlement
   return deps.tasks.settleChunk(task.taskId, chunkNo, attempt, s, at, commit);
 }
 
-function sendRequestFor(task: Task, chunkNo: number, phones: string[], provider: ProviderName): SendRequest {
+function sendRequestFor(task: Task, chunk: Chunk, phones: string[], provider: ProviderName): SendRequest {
   const vendorTemplateId = task.template?.vendorTemplateIds[provider];
+  const per = task.template?.perRecipient;
+  const chunkNo = chunk.chunkNo;
   return {
     phones,
+    ...(per && chunk.vars ? { perRecipient: { text: toAtVars(per.text), vars: Object.fromEntries(phones.map((p) => [p, chunk.vars?.[p] ?? {}])) } } : {}),
     content: task.content,
     ...(task.template ? { template: { vars: task.template.vars, ...(vendorTemplateId ? { vendorTemplateId } : {}) } } : {}),
     tag: task.taskId,
@@ -275,7 +292,8 @@ async function recoverAbandoned(task: Task, chunk: Chunk, provider: ProviderName
   await deps.messages.putAll(missing);
   const counts = countByStatus([...found.map((m) => m.status), ...missing.map((m) => m.status)]);
   const status = missing.length > 0 ? 'unknown' : (counts.submitted ?? 0) > 0 ? 'sent' : 'rejected';
-  await settle(task, chunk.chunkNo, chunk.attempt ?? '', { status, provider, counts, code: 'DISPATCH_INTERRUPTED' }, submitTime, deps);
+  const rejected = found.filter((m) => m.status === 'rejected').map((m) => m.phone);
+  await settle(task, chunk, chunk.attempt ?? '', { status, provider, counts, code: 'DISPATCH_INTERRUPTED' }, rejected, submitTime, deps);
   deps.report?.({ kind: 'recovered', taskId: task.taskId, accountId: task.accountId, chunkNo: chunk.chunkNo, unknown: missing.length });
 }
 

@@ -1,7 +1,10 @@
 import type { Chunk, Task } from '../model.js';
-import { chunkSizeFor } from '../providers/index.js';
+import { segmentsFor, smsLength } from '../content.js';
+import { renderPartial } from '../templates.js';
+import { chunkSizeForTask } from './submit.js';
 import type { ContactStore, Member } from '../stores/contacts.js';
-import { type LedgerStore } from '../stores/ledger.js';
+import { usageAdjust, type LedgerStore } from '../stores/ledger.js';
+import type { TransactItem } from '../stores/transact.js';
 import type { SuppressionStore } from '../stores/replies.js';
 import type { TaskStore } from '../stores/tasks.js';
 import type { ChunkRef } from './dispatch.js';
@@ -84,17 +87,21 @@ const DEFAULT_CHUNKS_PER_RUN = 10;
 async function fanOutListStep(task: Task, deps: FanOutDeps, now: Date): Promise<boolean | 'lost-race'> {
   const { contacts, suppressions } = deps;
   if (!contacts || !suppressions) throw new Error('list fan-out needs the contact and suppression stores');
-  const size = chunkSizeFor(task.route);
+  const size = chunkSizeForTask(task);
+  const per = task.template?.perRecipient;
   const from = task.listCursor;
   let cursor = from;
   let chunkNo = task.chunkCount;
   let members = 0;
+  let points = 0;
   const refs: ChunkRef[] = [];
+  const pointsOf = (c: Chunk) => (c.segs ? Object.values(c.segs).reduce((n, x) => n + x, 0) : c.phones.length * task.segments);
 
   // Chunks written by a run that died before it saved the cursor come first.
   for (let found = await deps.tasks.getChunk(task.taskId, chunkNo); found?.listCursor; found = await deps.tasks.getChunk(task.taskId, chunkNo)) {
     cursor = found.listCursor;
     members += found.phones.length;
+    points += pointsOf(found);
     refs.push({ taskId: task.taskId, chunkNo: chunkNo++ });
   }
 
@@ -106,6 +113,8 @@ async function fanOutListStep(task: Task, deps: FanOutDeps, now: Date): Promise<
   const perRun = deps.chunksPerRun ?? DEFAULT_CHUNKS_PER_RUN;
   while (refs.length < perRun) {
     const phones: string[] = [];
+    const vars: Record<string, Record<string, string>> = {};
+    const segs: Record<string, number> = {};
     let last: string | undefined;
     for (;;) {
       const next = await stream.next();
@@ -121,14 +130,21 @@ async function fanOutListStep(task: Task, deps: FanOutDeps, now: Date): Promise<
         continue;
       }
       phones.push(m.phone);
+      if (per) {
+        // The member's own values over the task's; one it lacks is caught at dispatch, never sent as a hole.
+        const own = { ...task.template?.vars, ...m.vars };
+        vars[m.phone] = own;
+        segs[m.phone] = segmentsFor(smsLength(renderPartial(per.text, own)));
+      }
       if (phones.length === size) break;
     }
     if (phones.length > 0) {
-      const chunk: Chunk = { taskId: task.taskId, chunkNo, status: 'queued', phones, listCursor: last ?? cursor ?? '' };
+      const chunk: Chunk = { taskId: task.taskId, chunkNo, status: 'queued', phones, listCursor: last ?? cursor ?? '', ...(per ? { vars, segs } : {}) };
       if (!(await deps.tasks.putChunk(chunk))) return 'lost-race';
       deps.crash?.('after-chunk');
       cursor = chunk.listCursor;
       members += phones.length;
+      points += pointsOf(chunk);
       refs.push({ taskId: task.taskId, chunkNo: chunkNo++ });
     } else if (last !== undefined) {
       cursor = last;
@@ -136,13 +152,13 @@ async function fanOutListStep(task: Task, deps: FanOutDeps, now: Date): Promise<
     if (done) break;
   }
   await deps.enqueueChunks(refs);
-  const advanced = await deps.tasks.advanceLists(task.taskId, { from, cursor, chunkCount: chunkNo, members, suppressed: suppressedHere, done, at: now.toISOString() });
+  const advanced = await deps.tasks.advanceLists(task.taskId, { from, cursor, chunkCount: chunkNo, members, points, suppressed: suppressedHere, done, at: now.toISOString() });
   return advanced ? !done : 'lost-race';
 }
 
 /** A canceled task: the lists are not read further. */
 async function stopLists(task: Task, deps: FanOutDeps): Promise<boolean> {
-  await deps.tasks.advanceLists(task.taskId, { from: task.listCursor, cursor: task.listCursor, chunkCount: task.chunkCount, members: 0, suppressed: 0, done: true, at: new Date().toISOString() });
+  await deps.tasks.advanceLists(task.taskId, { from: task.listCursor, cursor: task.listCursor, chunkCount: task.chunkCount, members: 0, points: 0, suppressed: 0, done: true, at: new Date().toISOString() });
   return false;
 }
 
@@ -154,22 +170,36 @@ async function stopLists(task: Task, deps: FanOutDeps): Promise<boolean> {
 async function settleEstimate(task: Task, deps: FanOutDeps, now: Date): Promise<void> {
   if (task.memberCountExact) return;
   const exact = (task.inlineCount ?? 0) + (task.listMembers ?? 0);
-  const diff = task.memberCount - exact;
-  const commit =
-    diff !== 0 && deps.ledger
-      ? deps.ledger.items({
+  const exactPoints = (task.inlineCount ?? 0) * task.segments + (task.listPoints ?? (task.listMembers ?? 0) * task.segments);
+  const diff = task.fee - exactPoints;
+  const fewer = task.memberCount - exact;
+  const commit: TransactItem[] = [];
+  if (diff !== 0 && deps.ledger) {
+    const kind = diff > 0 ? 'refund' : 'charge';
+    // The day's usage moves with the points when both go the same way, else on its own.
+    const sameWay = (diff > 0 && fewer > 0) || (diff < 0 && fewer < 0);
+    commit.push(
+      ...deps.ledger.items(
+        {
           accountId: task.accountId,
-          kind: diff > 0 ? 'refund' : 'charge',
-          entry: `${diff > 0 ? 'refund' : 'charge'}#${task.taskId}#fanout`,
-          points: Math.abs(diff) * task.segments,
-          messages: Math.abs(diff),
+          kind,
+          entry: `${kind}#${task.taskId}#fanout`,
+          points: Math.abs(diff),
+          ...(sameWay ? { messages: Math.abs(fewer) } : {}),
           ...(task.usageDay ? { usageDay: task.usageDay } : {}),
           taskId: task.taskId,
-          note: diff > 0 ? `${diff} list members not sent (duplicates, suppressed, removed, or canceled)` : `${-diff} list members beyond the count at acceptance`,
+          note: diff > 0 ? 'list members not sent (duplicates, suppressed, removed, canceled) or shorter texts' : 'list members beyond the count at acceptance, or longer per-recipient texts',
           time: now.toISOString(),
-        }, 0, { overdraft: true })
-      : [];
-  await deps.tasks.settleMemberCount(task.taskId, exact, commit);
+        },
+        0,
+        { overdraft: true },
+      ),
+    );
+    if (!sameWay && fewer !== 0 && task.usageDay) commit.push(usageAdjust(task.accountId, task.usageDay, -fewer));
+  } else if (fewer !== 0 && task.usageDay) {
+    commit.push(usageAdjust(task.accountId, task.usageDay, -fewer));
+  }
+  await deps.tasks.settleMemberCount(task.taskId, exact, exactPoints, commit);
 }
 
 async function inlinePhones(task: Task, tasks: TaskStore): Promise<Set<string>> {

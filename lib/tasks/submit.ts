@@ -9,11 +9,11 @@ import { chargeEntry, chargeRefusal, type LedgerStore } from '../stores/ledger.j
 import type { LimitStore } from '../stores/limits.js';
 import type { ContactList, ContactStore } from '../stores/contacts.js';
 import { parseRecipients, splitRecipientInput } from '../phone.js';
-import { chunkSizeFor, PROVIDER_NAMES, requiresTemplate, type ProviderName } from '../providers/index.js';
+import { chunkSizeFor, multiLimitOf, PROVIDER_NAMES, requiresTemplate, type ProviderName } from '../providers/index.js';
 import type { TemplateStore } from '../stores/templates.js';
 import type { TransactItem } from '../stores/transact.js';
 import type { SuppressionStore } from '../stores/replies.js';
-import { renderTemplate } from '../templates.js';
+import { renderPartial, renderTemplate, templateVariables } from '../templates.js';
 import type { TaskStore } from '../stores/tasks.js';
 
 export const MAX_RECIPIENTS = 100_000;
@@ -88,7 +88,16 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
   const sendAt = parseSendAt(input.sendAt, deps.now?.() ?? new Date());
   const { text, template } = await resolveContent(account, input, deps.templates);
   const content = inspectContent(text);
-  const route = routeFor(account, input.route, template !== undefined);
+  let route = routeFor(account, input.route, template !== undefined);
+  if (template?.perRecipient) {
+    if (input.to !== undefined) {
+      throw badRequest('RECIPIENTS_FROM_LISTS_ONLY', `template ${template.templateId} takes ${template.perRecipient.variables.join(', ')} from each list member: give contactLists without to, or those vars`, 'to');
+    }
+    route = route.filter((p) => multiLimitOf(p) > 0);
+    if (route.length === 0) {
+      throw badRequest('PER_RECIPIENT_VARS_UNSUPPORTED', 'no provider of the route can send per-recipient texts (SUBMAIL can): add it to the route, or give every variable in vars', 'route');
+    }
+  }
   if (input.to === undefined && !input.contactLists) throw badRequest('RECIPIENTS_REQUIRED', 'give to (numbers), contactLists, or both', 'to');
   const lists = await resolveLists(account, input.contactLists ?? [], deps.contacts);
   const listMembers = lists.reduce((n, l) => n + l.memberCount, 0);
@@ -120,7 +129,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
   await refuseEarly(account, { fee, messages: memberCount, dailyMessages: limits.dailyMessages, usageDay }, deps.limits);
 
   const taskId = ulid();
-  const size = chunkSizeFor(route);
+  const size = chunkSizeForTask({ route, ...(template ? { template } : {}) });
   const chunks: Chunk[] = [];
   for (let i = 0; i * size < phones.length; i++) {
     chunks.push({ taskId, chunkNo: i, status: 'queued', phones: phones.slice(i * size, (i + 1) * size) });
@@ -214,6 +223,7 @@ async function resolveContent(
   input: SendBatchInput,
   templates: TemplateStore,
 ): Promise<{ text: string; template?: TaskTemplate }> {
+  const fromLists = (input.contactLists?.length ?? 0) > 0;
   if (input.templateId !== undefined && input.content !== undefined) {
     throw badRequest('INVALID_REQUEST', 'give either content or templateId, not both', 'content');
   }
@@ -224,6 +234,14 @@ async function resolveContent(
   const found = await templates.get(account.accountId, input.templateId);
   if (!found) throw badRequest('TEMPLATE_NOT_FOUND', `template ${input.templateId} does not exist`, 'templateId');
   const vars = input.vars ?? {};
+  const open = templateVariables(found.text).filter((v) => vars[v] === undefined);
+  if (open.length > 0 && fromLists) {
+    // The members fill these; the length check sees the text with them empty, fan-out measures each.
+    return {
+      text: renderPartial(found.text, vars),
+      template: { templateId: found.templateId, vendorTemplateIds: found.vendorTemplateIds, vars, perRecipient: { text: found.text, variables: templateVariables(found.text) } },
+    };
+  }
   return {
     text: renderTemplate(found, vars),
     template: { templateId: found.templateId, vendorTemplateIds: found.vendorTemplateIds, vars },
@@ -251,4 +269,9 @@ function routeFor(account: Account, narrowed: readonly ProviderName[] | undefine
     throw badRequest('TEMPLATE_REQUIRED', `every provider of this account's route (${wanted.join(', ')}) sends only approved templates: use templateId`, 'templateId');
   }
   return usable;
+}
+
+/** Recipients per chunk: the route's smallest batch, or its smallest per-recipient batch. */
+export function chunkSizeForTask(task: Pick<Task, 'route' | 'template'>): number {
+  return task.template?.perRecipient ? Math.min(...task.route.map(multiLimitOf)) : chunkSizeFor(task.route);
 }

@@ -116,6 +116,8 @@ export interface Simulator {
   port: number;
   stats(): SimStats;
   setFault(f: Fault): void;
+  /** The last text this vendor accepted for a number: what the handset would show. */
+  lastText(phone: string): string | undefined;
   setPush(p: PushConfig): void;
   setBalance(points: number): void;
   /** A handset replies to the vendor's number. */
@@ -132,6 +134,7 @@ export async function startSimulator(route: SimRoute, format: PushFormat, opts: 
   let balance = initialBalance;
   let stats: SimStats = emptyStats(balance);
   let seen = new Map<string, Set<string>>();
+  const lastTexts = new Map<string, string>();
   let faults: Fault[] = [];
   let pushConfig: PushConfig = { delayMs: 500, ...opts.push };
   const random = mulberry32(opts.seed ?? 0x5eed);
@@ -228,6 +231,7 @@ export async function startSimulator(route: SimRoute, format: PushFormat, opts: 
           let set = seen.get(content);
           if (!set) seen.set(content, (set = new Set()));
           for (const p of phones) {
+            lastTexts.set(p, content);
             stats.recipients++;
             if (set.has(p)) stats.duplicateRecipients++;
             else set.add(p);
@@ -257,6 +261,7 @@ export async function startSimulator(route: SimRoute, format: PushFormat, opts: 
     balance = initialBalance;
     stats = emptyStats(balance);
     seen = new Map();
+    lastTexts.clear();
     faults = [];
     onReset?.();
   };
@@ -300,6 +305,7 @@ export async function startSimulator(route: SimRoute, format: PushFormat, opts: 
     port: actual,
     stats: () => ({ ...stats, balance }),
     setFault: (f) => void faults.push({ ...f }),
+    lastText: (phone) => lastTexts.get(phone),
     setPush: (p) => void (pushConfig = { ...pushConfig, ...p }),
     setBalance: (points) => void (balance = points),
     reply,

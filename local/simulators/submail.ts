@@ -48,7 +48,7 @@ export function startSubmailSimulator(opts: SubmailSimOptions): Promise<Simulato
   return startSimulator(async (req, ctx) => {
     const name = api(req.path);
     if (name === 'service/timestamp') return { status: 200, body: { timestamp: Math.floor(Date.now() / 1000) } };
-    if (!['sms/batchsend', 'sms/batchxsend', 'balance/sms'].includes(name)) return undefined;
+    if (!['sms/batchsend', 'sms/batchxsend', 'sms/multisend', 'balance/sms'].includes(name)) return undefined;
     if (req.method !== 'POST' || !req.contentType) return err('101', 'Incorrect APP ID'); // FAQ #4: no Content-Type gives 101
 
     const p = req.params;
@@ -70,6 +70,7 @@ export function startSubmailSimulator(opts: SubmailSimOptions): Promise<Simulato
     if (ctx.errorFault) return err(ctx.errorFault.code ?? '903', 'Injected error');
     if (p.tag && p.tag.length > 32) return err('310', 'Tag too long');
 
+    if (name === 'sms/multisend') return multisend(ctx, p.content ?? '', p.multi ?? '', p.tag ?? '');
     let content = p.content ?? '';
     if (name === 'sms/batchxsend') {
       if (!p.project) return err('305', 'Empty project');
@@ -85,6 +86,46 @@ export function startSubmailSimulator(opts: SubmailSimOptions): Promise<Simulato
     }
     return batch(ctx, p.to ?? '', content, p.tag ?? '');
   }, format, opts);
+}
+
+/** sms/multisend: `content` with @var(key), `multi` = [{to, vars}]; one answer item per entry, in order. */
+function multisend(ctx: SimContext, content: string, multiParam: string, tag: string): SimResponse {
+  let multi: { to?: unknown; vars?: Record<string, unknown> }[];
+  try {
+    multi = JSON.parse(multiParam) as typeof multi;
+    if (!Array.isArray(multi) || multi.length === 0) return err('410', 'Invalid multi');
+  } catch {
+    return err('410', 'Invalid multi');
+  }
+  if (multi.length > 200) return err('410', 'Too many items in multi');
+  const accepted: Accepted[] = [];
+  const sent: string[] = [];
+  const items = multi.map((entry) => {
+    const to = String(entry.to ?? '');
+    const text = content.replace(/@var\(([^)]+)\)/g, (_m, key: string) => String(entry.vars?.[key] ?? ''));
+    const checked = batchCheck(text);
+    if (checked) return { status: 'error', to, code: checked.code, msg: checked.msg };
+    if (!isAllocatedMobile(to)) return { status: 'error', to, code: '252', msg: 'Invalid recipient number' };
+    const fee = segmentsFor(smsLength(text));
+    if (!ctx.charge(fee)) return { status: 'error', to, code: '903', msg: 'SMS credits insufficient' };
+    const sendId = randomBytes(16).toString('hex');
+    accepted.push({ phone: to, messageId: sendId, extra: { tag } });
+    sent.push(to);
+    ctx.recordSend([to], text);
+    return { status: 'success', to, send_id: sendId, fee };
+  });
+  ctx.deliver(accepted);
+  return { status: 200, body: items };
+}
+
+/** The content rules of every send API; undefined when the text is acceptable. */
+function batchCheck(content: string): { code: string; msg: string } | undefined {
+  if (content.trim() === '') return { code: '403', msg: 'Empty content' };
+  const sig = /^【([^【】]*)】/.exec(content);
+  if (!sig || smsLength(sig[1] ?? '') < 2 || smsLength(sig[1] ?? '') > 10) return { code: '411', msg: 'Invalid SMS signature' };
+  if (content.slice(sig[0].length).trim() === '') return { code: '414', msg: 'Empty content' };
+  if (smsLength(content) > 1000) return { code: '415', msg: 'Content too long' };
+  return undefined;
 }
 
 function batch(ctx: SimContext, toParam: string, content: string, tag: string): SimResponse {

@@ -206,4 +206,37 @@ describe('tasks to contact lists', () => {
     expect(seen.size).toBe(13_500);
     expect(task?.counts.submitted).toBe(13_500);
   });
+
+  it("members' own vars fill the template per recipient (SUBMAIL multisend); a member lacking one is rejected, not sent with a hole", async () => {
+    const { apiKey, account } = await createAccount({ balance: 10_000, route: ['zywx', 'submail'] });
+    const templates = await import('../../functions/templates.js');
+    await call(templates.handler, apiEvent({ method: 'POST', path: '/v1/templates', apiKey, body: JSON.stringify({ templateId: 'hello', name: 'h', text: '【示例】%name%您好，您的验证码是%code%' }) }));
+    await api(apiKey, 'POST', '/v1/contact-lists', { name: 'people' });
+    const members = phones(120, 13_630_000_000).map((phone, i) => ({ phone, ...(i === 7 ? {} : { vars: { name: i === 3 ? '很长'.repeat(40) : `用户${i}` } }) }));
+    await api(apiKey, 'POST', '/v1/contact-lists/people/members', members);
+
+    expect((await post(apiKey, { to: ['13630009999'], contactLists: ['people'], templateId: 'hello', vars: { code: '88' } })).body.error.code).toBe('RECIPIENTS_FROM_LISTS_ONLY');
+    const narrow = await post(apiKey, { contactLists: ['people'], templateId: 'hello', vars: { code: '88' }, route: ['zywx'] });
+    expect(narrow.body.error.code).toBe('PER_RECIPIENT_VARS_UNSUPPORTED');
+    const res = await post(apiKey, { contactLists: ['people'], templateId: 'hello', vars: { code: '88' } });
+    expect(res).toMatchObject({ status: 202, body: { memberCount: 120, segments: 1 } });
+    sims.submail.reset();
+    const refs = await runTask(res.body.taskId);
+    // Route narrowed to the vendor with a per-recipient API, chunks of its 50.
+    expect(refs).toHaveLength(3);
+    expect(sims.submail.stats()).toMatchObject({ requests: 3, recipients: 119, duplicateRecipients: 0 });
+    const all = phones(120, 13_630_000_000);
+    expect(sims.submail.lastText(all[0] as string)).toBe('【示例】用户0您好，您的验证码是88');
+    expect(sims.submail.lastText(all[7] as string)).toBeUndefined();
+    const task = await tasks.get(res.body.taskId);
+    expect(task).toMatchObject({ status: 'succeeded', route: ['submail'], counts: { submitted: 119, rejected: 1 } });
+    const { messageStore } = await import('../../lib/stores/messages.js');
+    expect((await messageStore().getMany(res.body.taskId, [all[7] as string]))[0]).toMatchObject({ status: 'rejected', code: 'TEMPLATE_VARS_MISSING' });
+    // 118 one-segment texts, one of 2 segments (the long name), the lacking member refunded.
+    const segs = 118 + Math.ceil((6 + 80 + 10) / 67);
+    expect(task?.fee).toBe(segs + 1);
+    expect((await call(getBalanceFn, apiEvent({ method: 'GET', path: '/v1/balance', apiKey }))).body.balance).toBe(10_000 - segs);
+    const sum = (await ledgerStore().entries(account.accountId)).reduce((n, e) => n + e.delta, 0);
+    expect(sum).toBe(10_000 - segs);
+  });
 });
