@@ -13,6 +13,7 @@ const USAGE = `usage: npx qunfa accounts <command> [options]
 commands
   create <accountId>            create an account and print its first API key (shown once)
       --name TEXT  --route submail,zywx,sendcloud  --balance POINTS  --callback-url URL  --operator
+      --vendor-pushes             receipts of tasks sent through a vendor-compatible route go out in that vendor's push format
       --per-number-interval SECONDS  --per-number-daily N  --daily-messages N   (0 turns a limit off)
   list                          every account: balance, route, limits, keys
   show <accountId>              one account, and whether its ledger adds up to its balance
@@ -40,6 +41,8 @@ const { values: opts, positionals } = parseArgs({
     'callback-url': { type: 'string' },
     operator: { type: 'boolean' },
     'no-operator': { type: 'boolean' },
+    'vendor-pushes': { type: 'boolean' },
+    'no-vendor-pushes': { type: 'boolean' },
     'per-number-interval': { type: 'string' },
     'per-number-daily': { type: 'string' },
     'daily-messages': { type: 'string' },
@@ -93,6 +96,8 @@ function accountFlags(): Record<string, unknown> {
     ...(opts['callback-url'] !== undefined ? { callbackUrl: opts['callback-url'] } : {}),
     ...(opts.operator ? { operator: true } : {}),
     ...(opts['no-operator'] ? { operator: false } : {}),
+    ...(opts['vendor-pushes'] ? { vendorPushes: true } : {}),
+    ...(opts['no-vendor-pushes'] ? { vendorPushes: false } : {}),
     ...(Object.keys(definedLimits).length > 0 ? { limits: definedLimits } : {}),
   };
 }

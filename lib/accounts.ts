@@ -27,6 +27,7 @@ export const accountInput = z.object({
   balance: z.number().int().min(0).default(0),
   callbackUrl: z.string().url().optional(),
   operator: z.boolean().optional(),
+  vendorPushes: z.boolean().optional(),
   limits: z
     .object({ perNumberIntervalSeconds: limitValue, perNumberDaily: limitValue, dailyMessages: limitValue })
     .partial()
@@ -77,6 +78,7 @@ export async function createAccount(input: AccountInput, deps: AdminDeps, apiKey
     compatKey: newCompatKey(),
     ...(a.callbackUrl ? { callbackUrl: a.callbackUrl } : {}),
     ...(a.operator ? { operator: true } : {}),
+    ...(a.vendorPushes ? { vendorPushes: true } : {}),
     ...(a.limits ? { limits: a.limits } : {}),
   };
   const opening = { accountId: a.accountId, kind: 'topup' as const, entry: `topup#${ulid()}`, points: a.balance, note: 'opening balance', time: now };

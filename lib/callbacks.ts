@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { Account } from './model.js';
+import type { Account, Task } from './model.js';
+import { vendorPush, type PushVendor } from './compat/pushes.js';
 import type { AccountStore } from './stores/accounts.js';
 import type { TaskStore } from './stores/tasks.js';
 
@@ -21,6 +22,8 @@ export interface CallbackBatch {
   accountId: string;
   url: string;
   events: CallbackEvent[];
+  /** Set for a compat task whose account asked for the vendor's own push format. */
+  format?: PushVendor;
 }
 
 /** Events per POST, well inside SQS's 256 KB per message. */
@@ -31,7 +34,7 @@ export async function planCallbacks(
   events: readonly (CallbackEvent & { accountId?: string })[],
   deps: { tasks: Pick<TaskStore, 'get'>; accounts: Pick<AccountStore, 'get'> },
 ): Promise<CallbackBatch[]> {
-  const taskCache = new Map<string, Promise<{ accountId: string; callbackUrl?: string } | undefined>>();
+  const taskCache = new Map<string, Promise<Pick<Task, 'accountId' | 'callbackUrl' | 'compat'> | undefined>>();
   const accountCache = new Map<string, Promise<Account | undefined>>();
   const cached = <T>(m: Map<string, Promise<T>>, k: string, f: () => Promise<T>) => {
     let p = m.get(k);
@@ -46,9 +49,10 @@ export async function planCallbacks(
     const account = await cached(accountCache, accountId, () => deps.accounts.get(accountId));
     const url = task?.callbackUrl ?? account?.callbackUrl;
     if (!url) continue;
-    const key = `${accountId} ${url}`;
+    const format = account?.vendorPushes && task?.compat ? task.compat.vendor : undefined;
+    const key = `${accountId} ${url} ${format ?? ''}`;
     let batch = byDestination.get(key);
-    if (!batch || batch.events.length >= MAX_EVENTS) byDestination.set(key, (batch = { accountId, url, events: [] }));
+    if (!batch || batch.events.length >= MAX_EVENTS) byDestination.set(key, (batch = { accountId, url, events: [], ...(format ? { format } : {}) }));
     const { accountId: _a, ...event } = e as CallbackEvent & { accountId?: string };
     batch.events.push(event as CallbackEvent);
   }
@@ -62,6 +66,17 @@ export function signCallback(secret: string, timestamp: string, body: string): s
 /** POSTs one batch; throws on a non-2xx answer or no answer, so the queue retries it. */
 export async function deliverCallback(batch: CallbackBatch, deps: { accounts: Pick<AccountStore, 'get'>; timeoutMs?: number }): Promise<void> {
   const account = await deps.accounts.get(batch.accountId);
+  if (batch.format) {
+    if (!account?.compatKey) throw new Error(`account ${batch.accountId} has no compat key`);
+    // One POST per event, as the vendor pushes; a failure retries the batch (at least once).
+    for (const e of batch.events) {
+      const push = vendorPush(batch.format, e, { accountId: account.accountId, compatKey: account.compatKey });
+      const res = await fetch(batch.url, { method: 'POST', headers: { 'content-type': push.contentType, 'user-agent': 'qunfa-callbacks' }, body: push.body, signal: AbortSignal.timeout(deps.timeoutMs ?? 5_000) });
+      await res.arrayBuffer();
+      if (res.status < 200 || res.status >= 300) throw new Error(`callback to ${new URL(batch.url).host} answered HTTP ${res.status}`);
+    }
+    return;
+  }
   if (!account?.callbackSecret) throw new Error(`account ${batch.accountId} has no callback secret`);
   const body = JSON.stringify({ events: batch.events });
   const timestamp = String(Date.now());

@@ -66,6 +66,8 @@ export interface Account {
    * API keys, which it keeps only hashed.
    */
   compatKey?: string;
+  /** Receipts and replies of tasks submitted through a vendor-compatible route go out in that vendor's push format. */
+  vendorPushes?: boolean;
 }
 
 /** What a task keeps of its template: per-vendor ids and the values for its variables. */
@@ -132,7 +134,7 @@ export interface Task {
   /** memberCount is exact (a list task's count is an estimate until its fan-out ends). */
   memberCountExact?: boolean;
   /** A task submitted through a vendor-compatible route keeps what that vendor's query answers. */
-  compat?: { vendor: 'sendcloud'; taskId: number; contactListName: string; senderName: string; templateId: string; labelId?: string };
+  compat?: { vendor: 'sendcloud'; taskId: number; contactListName: string; senderName: string; templateId: string; labelId?: string } | { vendor: 'submail' | 'zywx' };
   /** The China day whose daily usage the task counts against (its send day). */
   usageDay?: string;
   /** The per-number limits in force when the task was accepted; dispatch applies them. */

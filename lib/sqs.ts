@@ -69,4 +69,5 @@ export const callbackBatchBody = z.object({
   accountId: z.string().min(1),
   url: z.string().url(),
   events: z.array(z.record(z.string(), z.unknown())).min(1),
+  format: z.enum(['submail', 'sendcloud', 'zywx']).optional(),
 });

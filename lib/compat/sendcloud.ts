@@ -42,7 +42,7 @@ export interface SendcloudCompatDeps {
 }
 
 /** What a compat task keeps to answer SendCloud's query as SendCloud would. */
-export type SendcloudTaskFields = NonNullable<Task['compat']>;
+export type SendcloudTaskFields = Extract<NonNullable<Task['compat']>, { vendor: 'sendcloud' }>;
 
 const STATUS: Record<Task['status'], string> = {
   pending: '等待执行',

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { QunfaError } from '../errors.js';
 import type { Account } from '../model.js';
 import { parseRecipients } from '../phone.js';
@@ -6,6 +5,7 @@ import { SUBMAIL_V2_EXCLUDED, submailSignature, type SubmailSignType } from '../
 import type { AccountStore } from '../stores/accounts.js';
 import { submitTask, type SubmitDeps } from '../tasks/submit.js';
 import { safeEqual } from './safe-equal.js';
+import { compatSendId } from './ids.js';
 
 /**
  * SUBMAIL's bulk API served by qunfa (`sms/batchsend`, `sms/batchxsend`,
@@ -25,7 +25,6 @@ export interface SubmailCompatDeps {
   now?: () => Date;
 }
 
-export const compatSendId = (taskId: string, phone: string) => createHash('md5').update(`${taskId}:${phone}`).digest('hex');
 
 /** qunfa's refusal in SUBMAIL's words (providers.md §1.7). */
 const CODES: Record<string, [string, string]> = {
@@ -70,7 +69,7 @@ export async function submailCompat(api: string, p: Record<string, string>, deps
 
   let task;
   try {
-    task = await submitTask(account, input, deps.submit);
+    task = await submitTask(account, input, { ...deps.submit, decorate: async (t) => ({ task: { ...t, compat: { vendor: 'submail' } } }) });
   } catch (e) {
     if (!(e instanceof QunfaError)) throw e;
     const [code, msg] = CODES[e.code] ?? ['101', e.message];

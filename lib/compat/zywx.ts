@@ -56,7 +56,11 @@ export async function zywxCompat(api: 'smsApi/group' | 'smsApi/group/getBalance'
   if (EMOJI.test(p.content)) return fail('参数错误');
   if (p.sendTime && !fromChinaTime(p.sendTime)) return fail('参数错误');
   try {
-    const task = await submitTask(account, { to: p.phone, content: p.content, ...(p.sendTime ? { sendAt: p.sendTime } : {}) }, deps.submit);
+    const task = await submitTask(
+      account,
+      { to: p.phone, content: p.content, ...(p.sendTime ? { sendAt: p.sendTime } : {}) },
+      { ...deps.submit, decorate: async (t) => ({ task: { ...t, compat: { vendor: 'zywx' } } }) },
+    );
     const after = await deps.accounts.get(account.accountId);
     return answer('1 ', '成功', { remainPoint: String(after?.balance ?? account.balance - task.fee), taskId: task.taskId, successCounts: String(task.memberCount) });
   } catch (e) {

@@ -18,7 +18,7 @@ export const accountKey = (accountId: string) => ({ pk: `account#${accountId}` }
 const apiKeyItemKey = (hash: string) => ({ pk: `apikey#${hash}` });
 
 /** What may change on an existing account (never its balance or keys). */
-export type AccountChanges = Partial<Pick<Account, 'name' | 'route' | 'callbackUrl' | 'callbackSecret' | 'operator' | 'limits' | 'compatKey'>>;
+export type AccountChanges = Partial<Pick<Account, 'name' | 'route' | 'callbackUrl' | 'callbackSecret' | 'operator' | 'limits' | 'compatKey' | 'vendorPushes'>>;
 
 export interface AccountStore {
   get(accountId: string): Promise<Account | undefined>;

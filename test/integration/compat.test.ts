@@ -248,3 +248,73 @@ async function runLists(taskId: string): Promise<void> {
   }
   for (const ref of refs) await dispatchChunk(ref, testDispatchDeps(Date.now));
 }
+
+describe('receipts of compat tasks in the vendor’s own push format', () => {
+  it('SUBHOOK, SMSHook and 10658 fields, each verifiable with the compat key; without the flag, qunfa’s own format', async () => {
+    const { startReceiver } = await import('../support/receiver.js');
+    const { planCallbacks, deliverCallback } = await import('../../lib/callbacks.js');
+    const { accountStore } = await import('../../lib/stores/accounts.js');
+    const { createHmac } = await import('node:crypto');
+    const receiver = await startReceiver();
+    try {
+      const { account, apiKey } = await createAccount({ balance: 100, route: ['submail'], callbackUrl: receiver.url, vendorPushes: true });
+      const key = account.compatKey as string;
+      const deps = { tasks, accounts: accountStore() };
+      const receipt = (taskId: string, phone: string, status = 'delivered') => ({ type: 'receipt' as const, id: `${taskId}:${phone}`, taskId, phone, status, code: status === 'delivered' ? 'DELIVRD' : 'UNDELIV', provider: 'submail', time: new Date().toISOString() });
+      const deliver = async (events: Parameters<typeof planCallbacks>[0]) => {
+        for (const b of await planCallbacks(events, deps)) await deliverCallback(b, { accounts: deps.accounts });
+      };
+
+      // SUBMAIL: the send_id the batchsend answer gave, signed md5(token + key).
+      const p: Record<string, string> = { appid: account.accountId, to: '13800138000', content: '【示例】回执格式', timestamp: now(), sign_type: 'md5' };
+      p.signature = sign(p, account.accountId, key, 'md5');
+      const sm = (await submail('/sms/batchsend', form(p))).body;
+      await deliver([receipt(sm.batchlist, '13800138000', 'undelivered')]);
+      const subhook = receiver.received.at(-1)?.fields ?? {};
+      expect(subhook).toMatchObject({ events: 'dropped', address: '13800138000', app: account.accountId, send_id: sm.responses[0].send_id, report: 'UNDELIV' });
+      expect(subhook.signature).toBe(createHash('md5').update(`${subhook.token}${key}`).digest('hex'));
+
+      // 10658: form fields mobile, taskid, status, code, receivetime.
+      const z = (await zywx('/smsApi/group', { appId: account.accountId, appKey: key, phone: '13800138001', content: '【示例】回执格式' })).body;
+      await deliver([receipt(z.taskId, '13800138001')]);
+      expect(receiver.received.at(-1)?.fields).toMatchObject({ mobile: '13800138001', taskid: z.taskId, status: '1', code: 'DELIVRD' });
+      expect(receiver.received.at(-1)?.fields.receivetime).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+
+      // SendCloud: SMSHook JSON, HMAC-SHA256(key, timestamp + token).
+      await call(templatesFn, apiEvent({ method: 'POST', path: '/v1/templates', apiKey, body: JSON.stringify({ templateId: 'n', name: 'n', text: '【示例】通知', vendorTemplateIds: { sendcloud: '7' } }) }));
+      const scSigned = (q: Record<string, string>) => {
+        const all = { smsUser: account.accountId, ...q };
+        const joined = Object.keys(all).sort().map((k) => `${k}=${all[k as keyof typeof all]}`).join('&');
+        return { ...all, signature: createHash('sha256').update(`${key}&${joined}&${key}`).digest('hex') };
+      };
+      const scCall = async (api: string, q: Record<string, string>) => (await call(scFn, apiEvent({ method: 'POST', path: `/smsapi/${api}`, body: form(scSigned(q)), contentType: 'application/x-www-form-urlencoded' }))).body;
+      await scCall('smsContactList/save', { contactListName: 'hook' });
+      await scCall('smsContactListMember/saveOrUpdate', { contactListName: 'hook', phone: '13800138002' });
+      await scCall('sendContactListTask', { contactListName: 'hook', taskName: 't', senderName: 's', templateId: '7' });
+      const scTask = await findTaskIdWhere(account.accountId, 'sendcloud');
+      await deliver([receipt(scTask, '13800138002')]);
+      const hook = JSON.parse(receiver.received.at(-1)?.body ?? '{}') as Record<string, string>;
+      expect(hook).toMatchObject({ event: 'deliver', eventType: 2, smsUser: account.accountId, phone: '13800138002' });
+      expect(hook.signature).toBe(createHmac('sha256', key).update(`${hook.timestamp}${hook.token}`).digest('hex'));
+
+      // The same account's own /v1 tasks keep qunfa's format.
+      const plain = await createAccount({ balance: 10, callbackUrl: receiver.url });
+      const pk = plain.account.compatKey as string;
+      const q: Record<string, string> = { appid: plain.account.accountId, to: '13800138003', content: '【示例】原格式', timestamp: now(), sign_type: 'md5' };
+      q.signature = sign(q, plain.account.accountId, pk, 'md5');
+      const pt = (await submail('/sms/batchsend', form(q))).body;
+      await deliver([receipt(pt.batchlist, '13800138003')]);
+      expect(JSON.parse(receiver.received.at(-1)?.body ?? '{}')).toMatchObject({ events: [{ type: 'receipt', taskId: pt.batchlist, phone: '13800138003' }] });
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
+async function findTaskIdWhere(accountId: string, vendor: string): Promise<string> {
+  const { dynamo } = await import('../../lib/aws.js');
+  const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { config } = await import('../../lib/config.js');
+  const r = await dynamo().send(new ScanCommand({ TableName: config.tasksTable, FilterExpression: 'accountId = :a AND sk = :t AND compat.vendor = :v', ExpressionAttributeValues: { ':a': accountId, ':t': 'task', ':v': vendor } }));
+  return String(r.Items?.[0]?.taskId);
+}
