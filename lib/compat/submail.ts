@@ -1,10 +1,9 @@
 import { QunfaError } from '../errors.js';
 import type { Account } from '../model.js';
 import { parseRecipients } from '../phone.js';
-import { SUBMAIL_V2_EXCLUDED, submailSignature, type SubmailSignType } from '../providers/submail-sign.js';
+import { submailAuthRefusal } from '../providers/submail-sign.js';
 import type { AccountStore } from '../stores/accounts.js';
 import { submitTask, type SubmitDeps } from '../tasks/submit.js';
-import { safeEqual } from './safe-equal.js';
 import { compatSendId } from './ids.js';
 
 /**
@@ -94,16 +93,7 @@ async function authenticate(api: string, p: Record<string, string>, deps: Submai
   const no = (code: string, msg: string): Auth => ({ ok: false, answer: err(code, msg) });
   const account = p.appid ? await deps.accounts.get(p.appid) : undefined;
   if (!account?.compatKey) return no('101', 'Incorrect APP ID');
-  if (!p.signature) return no('111', 'Empty signature');
-  const signType = (p.sign_type ?? 'normal') as SubmailSignType;
-  if (!['normal', 'md5', 'sha1'].includes(signType)) return no('107', 'Invalid sign type');
-  if (signType !== 'normal') {
-    const ts = Number(p.timestamp);
-    if (!p.timestamp || !Number.isFinite(ts)) return no('151', 'Invalid timestamp');
-    const now = (deps.now?.() ?? new Date()).getTime() / 1000;
-    if (Math.abs(now - ts) > 6) return no('152', 'Timestamp expired');
-  }
-  const excluded = p.sign_version === '2' ? (SUBMAIL_V2_EXCLUDED[api] ?? []) : [];
-  if (!safeEqual(p.signature.toLowerCase(), submailSignature(p, account.accountId, account.compatKey, signType, excluded).toLowerCase())) return no('108', 'Invalid signature');
+  const refused = submailAuthRefusal(api, p, account.accountId, account.compatKey, (deps.now?.() ?? new Date()).getTime() / 1000);
+  if (refused) return no(refused.code, refused.msg);
   return { ok: true, account: { ...account, compatKey: account.compatKey } };
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 /**
  * SUBMAIL request signature (reference/providers.md §1.2). Every submitted
@@ -38,4 +38,25 @@ export const SUBMAIL_V2_EXCLUDED: Record<string, readonly string[]> = {
 /** SUBHOOK push signature: md5(token + subhook_key) (§1.6). */
 export function subhookSignature(token: string, key: string): string {
   return createHash('md5').update(`${token}${key}`, 'utf8').digest('hex');
+}
+
+/**
+ * The server side of §1.2, shared by the simulator and qunfa's SUBMAIL-compatible
+ * routes: the refusal (code, message) for a request's signature fields, or
+ * undefined when they hold for `appkey`.
+ */
+export function submailAuthRefusal(api: string, p: Record<string, string>, appid: string, appkey: string, nowSeconds: number): { code: string; msg: string } | undefined {
+  if (!p.signature) return { code: '111', msg: 'Empty signature' };
+  const signType = (p.sign_type ?? 'normal') as SubmailSignType;
+  if (!['normal', 'md5', 'sha1'].includes(signType)) return { code: '107', msg: 'Invalid sign type' };
+  if (signType !== 'normal') {
+    const ts = Number(p.timestamp);
+    if (!p.timestamp || !Number.isFinite(ts)) return { code: '151', msg: 'Invalid timestamp' };
+    if (Math.abs(nowSeconds - ts) > 6) return { code: '152', msg: 'Timestamp expired' };
+  }
+  const excluded = p.sign_version === '2' ? (SUBMAIL_V2_EXCLUDED[api] ?? []) : [];
+  const expected = submailSignature(p, appid, appkey, signType, excluded).toLowerCase();
+  const given = p.signature.toLowerCase();
+  const same = given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+  return same ? undefined : { code: '108', msg: 'Invalid signature' };
 }

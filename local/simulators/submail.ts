@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { segmentsFor, smsLength } from '../../lib/content.js';
 import { isAllocatedMobile } from '../../lib/phone.js';
-import { SUBMAIL_V2_EXCLUDED, submailSignature, subhookSignature, type SubmailSignType } from '../../lib/providers/submail-sign.js';
+import { submailAuthRefusal, subhookSignature } from '../../lib/providers/submail-sign.js';
 import { form, randomToken, startSimulator, type Accepted, type PushFormat, type SimContext, type SimResponse, type Simulator, type SimulatorOptions } from './harness.js';
 
 /**
@@ -53,16 +53,8 @@ export function startSubmailSimulator(opts: SubmailSimOptions): Promise<Simulato
 
     const p = req.params;
     if (p.appid !== opts.appid) return err('101', 'Incorrect APP ID');
-    if (!p.signature) return err('111', 'Empty signature');
-    const signType = (p.sign_type ?? 'normal') as SubmailSignType;
-    if (!['normal', 'md5', 'sha1'].includes(signType)) return err('107', 'Invalid sign type');
-    if (signType !== 'normal') {
-      const ts = Number(p.timestamp);
-      if (!p.timestamp || !Number.isFinite(ts)) return err('151', 'Invalid timestamp');
-      if (Math.abs(Date.now() / 1000 - ts) > 6) return err('152', 'Timestamp expired');
-    }
-    const excluded = p.sign_version === '2' ? (SUBMAIL_V2_EXCLUDED[name] ?? []) : [];
-    if (p.signature.toLowerCase() !== submailSignature(p, opts.appid, opts.appkey, signType, excluded)) return err('108', 'Invalid signature');
+    const refused = submailAuthRefusal(name, p, opts.appid, opts.appkey, Date.now() / 1000);
+    if (refused) return err(refused.code, refused.msg);
 
     if (name === 'balance/sms') {
       return { status: 200, body: { status: 'success', balance: String(ctx.balance()), transactional_balance: '0' } };
