@@ -66,7 +66,8 @@ try {
   );
   const callbackSecret = process.env.QUNFA_CALLBACK_SECRET;
   if (callbackSecret) await updateAccount(accountId, { callbackSecret }, admin);
-  const shownSecret = (await admin.accounts.get(accountId))?.callbackSecret;
+  const seeded = await admin.accounts.get(accountId);
+  const shownSecret = seeded?.callbackSecret;
   // `npx qunfa accounts … --stage local` finds this stack through this file.
   await writeLocalStackFile({ ddbEndpoint: stack.ddbEndpoint, region: stack.def.region, stage, pid: process.pid });
   cleanups.push(() => removeLocalStackFile());
@@ -149,6 +150,8 @@ qunfa is running locally (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)
   account             ${accountId}
   API key             ${apiKey}
   callbacks           ${process.env.QUNFA_CALLBACK_URL ?? '(none: set QUNFA_CALLBACK_URL, or callbackUrl on a task)'}, signed with ${shownSecret}
+  vendor-compatible   appid/smsUser/appId ${accountId}, key ${seeded?.compatKey ?? ''} (SUBMAIL /sms/batchsend, SendCloud /smsapi/…, 10658 /smsApi/group)
+  accounts            npx qunfa accounts list   (create, topup, rotate-key, …: see the README)
 ${Object.entries(sims).map(([n, sim]) => `  ${`${n} simulator`.padEnd(20)}${sim.url}   (stats: ${sim.url}/__sim/stats)`).join('\n')}
   DynamoDB Local      ${stack.ddbEndpoint}
   SQS (fauxqs)        ${stack.sqsEndpoint}
