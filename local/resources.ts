@@ -27,6 +27,8 @@ export interface ServiceDefinition {
   /** Environment the functions get from provider.environment (strings only). */
   environment: Record<string, string>;
   resources: Record<string, { Type: string; Properties: Yaml }>;
+  /** Configured memory of each function (MB), provider default applied: what Lambda bills by. */
+  memoryMb: Record<string, number>;
   /** SQS triggers: which function consumes which queue, in what batch size. */
   queueTriggers: { functionName: string; handler: string; queueName: string; batchSize: number; batchingWindowSeconds: number }[];
 }
@@ -93,7 +95,8 @@ export function loadServiceDefinition(stage: string, file = SERVERLESS_YML): Ser
   const environment = Object.fromEntries(
     Object.entries((provider.environment as Yaml | undefined) ?? {}).filter(([, v]) => typeof v === 'string'),
   ) as Record<string, string>;
-  return { service: String(doc.service), stage, region: String(provider.region ?? 'us-east-1'), environment, resources, queueTriggers };
+  const memoryMb = Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, Number(fn.memorySize ?? provider.memorySize ?? 1024)]));
+  return { service: String(doc.service), stage, region: String(provider.region ?? 'us-east-1'), environment, resources, queueTriggers, memoryMb };
 }
 
 function splitFallback(expr: string): [string, string | undefined] {
