@@ -5,6 +5,7 @@
  * (neither final nor unknown), ended unknown, and the time to drain. Exits 1
  * when anything is sent twice or lost.
  */
+import './env.js';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { newApiKey } from '../lib/ids.js';
@@ -23,8 +24,6 @@ import { apiEvent, call } from '../test/support/fixtures.js';
 process.env.QUNFA_CHUNK_LEASE_MS = '4000';
 process.env.QUNFA_PROVIDER_TIMEOUT_MS = '1500';
 process.env.QUNFA_RETRY_BASE_SECONDS = '1';
-process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const SIZE = Number(process.env.QUNFA_CHAOS_RECIPIENTS ?? 6_000);
 
 const stack = await startLocalStack({ stage: 'local' });
@@ -80,7 +79,7 @@ const scenarios: Scenario[] = [
   { name: 'provider error on every 10658 request (failover to SUBMAIL)', setup: () => sims.zywx.setFault({ mode: 'error', code: '余额不足', count: -1 }) },
   { name: 'provider timeout on one request (that chunk ends unknown)', setup: () => sims.zywx.setFault({ mode: 'timeout', count: 1 }) },
   { name: 'receipts duplicated 50% and reordered', setup: () => sims.zywx.setPush({ duplicate: 0.5, reorder: true }) },
-  { name: 'SQS redelivery (1 s visibility, slow provider)', setup: () => sims.zywx.setFault({ mode: 'delay', ms: 2_500, count: 2 }), visibilityTimeout: 1 },
+  { name: 'SQS redelivery (1 s visibility, 1.2 s provider answers)', setup: () => sims.zywx.setFault({ mode: 'delay', ms: 1_200, count: 3 }), visibilityTimeout: 1 },
   { name: 'dispatch killed mid-chunk (after the send)', setup: () => {}, invoke: killFirstDispatch, visibilityTimeout: 2 },
 ];
 

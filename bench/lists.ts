@@ -5,6 +5,7 @@
  * queue message) and dispatch of every chunk to the SUBMAIL simulator.
  * Prints the time and the peak memory (RSS growth) of each handler run.
  */
+import './env.js';
 import { newApiKey } from '../lib/ids.js';
 import { accountStore } from '../lib/stores/accounts.js';
 import { ledgerStore } from '../lib/stores/ledger.js';
@@ -13,8 +14,6 @@ import { startSubmailSimulator } from '../local/simulators/submail.js';
 import { startLocalStack } from '../local/stack.js';
 import { apiEvent, call } from '../test/support/fixtures.js';
 
-process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const TOTAL = Number(process.env.QUNFA_BENCH_MEMBERS ?? 1_000_000);
 const PER_REQUEST = 100_000;
 

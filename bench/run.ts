@@ -19,6 +19,7 @@
  * Default plan (under 10 minutes on 2 cores): every vendor at 10,000, SUBMAIL
  * also at 100,000. `--recipients` applies the sizes to every vendor given.
  */
+import './env.js';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -54,8 +55,6 @@ const plan: { vendor: ProviderName; size: number }[] = args.recipients
   ? vendors.flatMap((vendor) => list(args.recipients ?? '').map((s) => ({ vendor, size: Number(s) })))
   : [...vendors.map((vendor) => ({ vendor, size: 10_000 })), ...(vendors.includes('submail') ? [{ vendor: 'submail' as const, size: 100_000 }] : [])];
 
-process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const stack = await startLocalStack({ stage: 'local' });
 const prices = JSON.parse(readFileSync(new URL('./prices.json', import.meta.url), 'utf8')) as {
   date: string;
