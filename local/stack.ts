@@ -54,8 +54,14 @@ export async function startLocalStack(opts: { stage?: string; ddbPort?: number; 
   Object.assign(process.env, env);
 
   const java: ChildProcess = spawnDynamo({ port: ddbPort, sharedDb: true, stdio: 'ignore' });
+  // Whatever ends this process (an uncaught error in a script included), Java must not outlive it.
+  const killJava = () => {
+    if (java.exitCode === null) java.kill('SIGKILL');
+  };
+  process.once('exit', killJava);
   let fauxqs: FauxqsServer | undefined;
   const stop = async () => {
+    process.removeListener('exit', killJava);
     await fauxqs?.stop().catch(() => undefined);
     if (java.exitCode === null && !java.killed) {
       const exited = new Promise((r) => java.once('exit', r));
