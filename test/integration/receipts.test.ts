@@ -123,6 +123,17 @@ describe('webhooks refuse what they cannot trust, and store nothing', () => {
     expect(Date.now() - t).toBeLessThan(200);
     expect(await depth()).toBe(1);
   });
+  it('through the Function URL (no path parameters, the same paths): the same checks and the same enqueue', async () => {
+    const secret = providerConfig.zywx?.hookSecret ?? '';
+    const viaUrl = (path: string, body: string) => {
+      const { pathParameters: _p, ...event } = apiEvent({ method: 'POST', path, body, contentType: 'application/x-www-form-urlencoded' });
+      return call(webhook, event);
+    };
+    const body = form({ mobile: '13800138000', taskid: '998', content: '好', receivetime: '2026-11-24 10:00:00' });
+    expect((await viaUrl('/v1/hooks/zywx/guessed-secret-0123456789', body)).status).toBe(403);
+    expect((await viaUrl(`/v1/hooks/zywx/${secret}`, body)).status).toBe(200);
+    expect(await depth()).toBe(2);
+  });
 });
 
 describe('receipts through the pipeline', () => {
