@@ -15,8 +15,7 @@ import { ledgerStore } from '../lib/stores/ledger.js';
 import { createAccount } from '../lib/accounts.js';
 import { taskStore } from '../lib/stores/tasks.js';
 import { inProcessInvoke, startPoller, type Invoke } from '../local/poller.js';
-import { SIMULATORS } from '../local/simulators/index.js';
-import type { Simulator } from '../local/simulators/harness.js';
+import { startSimulators } from '../local/simulators/index.js';
 import { startLocalStack } from '../local/stack.js';
 import { apiEvent, call } from '../test/support/fixtures.js';
 
@@ -27,16 +26,8 @@ process.env.QUNFA_RETRY_BASE_SECONDS = '1';
 const SIZE = Number(process.env.QUNFA_CHAOS_RECIPIENTS ?? 6_000);
 
 const stack = await startLocalStack({ stage: 'local' });
-const sims = {} as Record<ProviderName, Simulator>;
-const cfg: Record<string, unknown> = {};
-const hookPaths = {} as Record<ProviderName, string>;
-for (const name of PROVIDER_NAMES) {
-  const { sim, config, hookPath } = await SIMULATORS[name]({});
-  sims[name] = sim;
-  cfg[name] = config;
-  hookPaths[name] = hookPath;
-}
-process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(cfg);
+const { sims, config, hookPaths } = await startSimulators();
+process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(config);
 const { handler: sendBatch } = await import('../functions/send-batch.js');
 const { handler: webhook } = await import('../functions/receipt-webhook.js');
 const { startHookServer } = await import('../test/support/hook-server.js');

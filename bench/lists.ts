@@ -12,6 +12,7 @@ import { ledgerStore } from '../lib/stores/ledger.js';
 import { createAccount } from '../lib/accounts.js';
 import { startSubmailSimulator } from '../local/simulators/submail.js';
 import { startLocalStack } from '../local/stack.js';
+import { measured } from './measure.js';
 import { apiEvent, call } from '../test/support/fixtures.js';
 
 const TOTAL = Number(process.env.QUNFA_BENCH_MEMBERS ?? 1_000_000);
@@ -32,19 +33,6 @@ const { fanOutTask } = await import('../lib/tasks/fanout.js');
 const { dispatchChunk } = await import('../lib/tasks/dispatch.js');
 const { wiring } = await import('../lib/wiring.js');
 
-/** Runs `fn`, sampling RSS every 20 ms: how long it took and how far memory rose above where it started. */
-async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; peakMb: number }> {
-  global.gc?.();
-  const base = process.memoryUsage().rss;
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  const t = performance.now();
-  const value = await fn();
-  const ms = performance.now() - t;
-  clearInterval(timer);
-  peak = Math.max(peak, process.memoryUsage().rss);
-  return { value, ms, peakMb: (peak - base) / 2 ** 20 };
-}
 const fmt = (xs: number[]) => `median ${[...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]?.toFixed(1)}, max ${Math.max(...xs).toFixed(1)}`;
 
 await call(contactLists, apiEvent({ method: 'POST', path: '/v1/contact-lists', apiKey, body: JSON.stringify({ name: 'million' }) }));

@@ -35,10 +35,10 @@ import { receiptStore } from '../lib/stores/receipts.js';
 import { taskStore } from '../lib/stores/tasks.js';
 import { templateStore } from '../lib/stores/templates.js';
 import { inProcessInvoke, startPoller, type Invoke } from '../local/poller.js';
-import { SIMULATORS } from '../local/simulators/index.js';
-import type { Simulator } from '../local/simulators/harness.js';
+import { startSimulators } from '../local/simulators/index.js';
 import { startLocalStack } from '../local/stack.js';
 import { apiEvent, call } from '../test/support/fixtures.js';
+import { measured } from './measure.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -112,31 +112,22 @@ const pollerSqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 countSqs(pollerSqs);
 
 /** Times each invocation and samples RSS while it runs: Lambda's bill and memory, as near as one process gets. */
-function metered(name: string, fn: () => Promise<unknown>): Promise<unknown> {
+async function metered(name: string, fn: () => Promise<unknown>): Promise<unknown> {
   counts.invocations[name] = (counts.invocations[name] ?? 0) + 1;
-  const base = process.memoryUsage().rss;
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
   const t = performance.now();
-  return fn().finally(() => {
-    clearInterval(timer);
+  try {
+    const m = await measured(fn);
+    peakRssMb[name] = Math.max(peakRssMb[name] ?? 0, m.peakMb);
+    return m.value;
+  } finally {
     counts.durationMs[name] = (counts.durationMs[name] ?? 0) + (performance.now() - t);
-    peakRssMb[name] = Math.max(peakRssMb[name] ?? 0, (Math.max(peak, process.memoryUsage().rss) - base) / 2 ** 20);
-  });
+  }
 }
 const inProcess = inProcessInvoke();
 const invoke: Invoke = (functionName, handler, event) => metered(functionName, () => inProcess(functionName, handler, event)) as ReturnType<Invoke>;
 
 // ---- the simulators, the webhook front, the account ----
-const sims = {} as Record<ProviderName, Simulator>;
-const providerConfig: Record<string, unknown> = {};
-const hookPaths = {} as Record<ProviderName, string>;
-for (const name of PROVIDER_NAMES) {
-  const { sim, config, hookPath } = await SIMULATORS[name]({});
-  sims[name] = sim;
-  providerConfig[name] = config;
-  hookPaths[name] = hookPath;
-}
+const { sims, config: providerConfig, hookPaths } = await startSimulators();
 process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(providerConfig);
 const { handler: sendBatch } = await import('../functions/send-batch.js');
 const { handler: webhook } = await import('../functions/receipt-webhook.js');

@@ -25,8 +25,6 @@ import { wiring } from '../lib/wiring.js';
 const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().optional() });
 const removeInput = z.object({ phones: z.array(z.union([z.string(), z.number()]).transform(String)).min(1).max(10_000) });
 
-const jsonBody = (event: APIGatewayProxyEventV2): unknown => jsonBodyOf(event);
-
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, ApiContext>()
   .use(apiMiddlewares({ accounts: wiring.accounts }))
   .handler(async (event, context) => {
@@ -37,7 +35,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Er
     const deps = wiring.contactDeps();
 
     if (!name) {
-      if (method === 'POST') return json(201, await createList(account, createListInput.parse(jsonBody(event)), deps));
+      if (method === 'POST') return json(201, await createList(account, createListInput.parse(jsonBodyOf(event)), deps));
       return json(200, { lists: (await deps.contacts.lists(account.accountId)).map(listView) });
     }
     if (!members) {
@@ -49,9 +47,9 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Er
     }
     if (method === 'POST') {
       const csv = /csv/i.test(event.headers?.['content-type'] ?? '');
-      const rows = csv ? csvRows(bodyText(event)) : jsonRows(jsonMembersInput.parse(jsonBody(event)));
+      const rows = csv ? csvRows(bodyText(event)) : jsonRows(jsonMembersInput.parse(jsonBodyOf(event)));
       return json(200, await importMembers(account, name, rows, deps));
     }
-    if (method === 'DELETE') return json(200, await removeMembers(account, name, removeInput.parse(jsonBody(event)).phones, deps));
+    if (method === 'DELETE') return json(200, await removeMembers(account, name, removeInput.parse(jsonBodyOf(event)).phones, deps));
     return json(200, await listMembers(account, name, pageQuery.parse(event.queryStringParameters ?? {}), deps.contacts));
   });

@@ -58,37 +58,30 @@ export const createTemplateInput = z.object({
 });
 export type CreateTemplateInput = z.infer<typeof createTemplateInput>;
 
-export async function createTemplate(account: Account, input: CreateTemplateInput, templates: TemplateStore): Promise<Template> {
-  // The signature rule applies to the text as written; variables only fill the body.
+export const updateTemplateInput = createTemplateInput.omit({ templateId: true });
+export type UpdateTemplateInput = z.infer<typeof updateTemplateInput>;
+
+/** What a create or a replace sets, checked: the signature rule applies to the text as written; variables only fill the body. */
+function editable(input: UpdateTemplateInput): Pick<Template, 'name' | 'text' | 'variables' | 'vendorTemplateIds'> {
   inspectContent(input.text);
+  return { name: input.name, text: input.text, variables: templateVariables(input.text), vendorTemplateIds: input.vendorTemplateIds };
+}
+
+export async function createTemplate(account: Account, input: CreateTemplateInput, templates: TemplateStore): Promise<Template> {
   const template: Template = {
     accountId: account.accountId,
     templateId: input.templateId ?? ulid(),
-    name: input.name,
-    text: input.text,
-    variables: templateVariables(input.text),
-    vendorTemplateIds: input.vendorTemplateIds,
+    ...editable(input),
     createTime: new Date().toISOString(),
   };
   await templates.create(template);
   return template;
 }
 
-export const updateTemplateInput = createTemplateInput.omit({ templateId: true });
-export type UpdateTemplateInput = z.infer<typeof updateTemplateInput>;
-
 /** Replaces a template's name, text and vendor ids; tasks already accepted keep the text they rendered. */
 export async function updateTemplate(account: Account, templateId: string, input: UpdateTemplateInput, templates: TemplateStore): Promise<Template> {
   const current = await getTemplate(account, templateId, templates);
-  inspectContent(input.text);
-  const template: Template = {
-    ...current,
-    name: input.name,
-    text: input.text,
-    variables: templateVariables(input.text),
-    vendorTemplateIds: input.vendorTemplateIds,
-    updateTime: new Date().toISOString(),
-  };
+  const template: Template = { ...current, ...editable(input), updateTime: new Date().toISOString() };
   await templates.put(template);
   return template;
 }

@@ -1,7 +1,9 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { CallbackEvent } from '../callbacks.js';
 import { toChinaTime } from '../time.js';
 import { compatSendId } from './ids.js';
+import { smshookSignature } from '../providers/sendcloud-sign.js';
+import { subhookSignature } from '../providers/submail-sign.js';
 
 /**
  * A receipt or reply of a task submitted through a vendor-compatible route,
@@ -26,7 +28,7 @@ export function vendorPush(vendor: PushVendor, e: CallbackEvent, account: { acco
   switch (vendor) {
     case 'submail': {
       const t = token(32);
-      const signature = createHash('md5').update(t + account.compatKey, 'utf8').digest('hex');
+      const signature = subhookSignature(t, account.compatKey);
       const common = { app: account.accountId, timestamp: String(Math.floor(at.getTime() / 1000)), token: t, signature };
       if (e.type === 'reply') return form({ events: 'mo', address: e.phone, content: e.content, ...common });
       return form({
@@ -40,7 +42,7 @@ export function vendorPush(vendor: PushVendor, e: CallbackEvent, account: { acco
     case 'sendcloud': {
       const t = token(50);
       const timestamp = String(Date.now());
-      const signature = createHmac('sha256', account.compatKey).update(timestamp + t, 'utf8').digest('hex');
+      const signature = smshookSignature(account.compatKey, timestamp, t);
       const common = { smsUser: account.accountId, timestamp, token: t, signature };
       if (e.type === 'reply') {
         return { contentType: 'application/json', body: JSON.stringify({ event: 'reply', eventType: 6, phone: e.phone, replyContent: e.content, replyTime: toChinaTime(at), ...common }) };

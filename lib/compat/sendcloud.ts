@@ -9,7 +9,7 @@ import type { TaskStore } from '../stores/tasks.js';
 import type { TemplateStore } from '../stores/templates.js';
 import { fromChinaTime, toChinaTime } from '../time.js';
 import { submitTask, type SubmitDeps } from '../tasks/submit.js';
-import { safeEqual } from './safe-equal.js';
+import { safeEqual } from '../providers/push.js';
 import { createList, deleteList, importMembers, mustGetList, removeMembers, type ContactDeps } from '../contacts.js';
 import type { ContactList, Member } from '../stores/contacts.js';
 

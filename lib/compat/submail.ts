@@ -1,6 +1,6 @@
 import { QunfaError } from '../errors.js';
 import type { Account } from '../model.js';
-import { parseRecipients } from '../phone.js';
+import { normalizePhone } from '../phone.js';
 import { submailAuthRefusal } from '../providers/submail-sign.js';
 import type { AccountStore } from '../stores/accounts.js';
 import { submitTask, type SubmitDeps } from '../tasks/submit.js';
@@ -75,11 +75,10 @@ export async function submailCompat(api: string, p: Record<string, string>, deps
     return err(code, msg);
   }
   // One answer per number given, as SUBMAIL answers: accepted ones with the fee they cost.
-  const parsed = new Set(parseRecipients(to).phones);
   const seen = new Set<string>();
   const responses = to.map((raw) => {
-    const phone = parseRecipients([raw]).phones[0];
-    if (!phone || !parsed.has(phone)) return { status: 'error', to: raw, code: '252', msg: 'Invalid recipient number' };
+    const phone = normalizePhone(raw);
+    if (!phone) return { status: 'error', to: raw, code: '252', msg: 'Invalid recipient number' };
     if (seen.has(phone)) return { status: 'error', to: raw, code: '408', msg: 'Identical message already sent to this contact' };
     seen.add(phone);
     return { status: 'success', to: raw, send_id: compatSendId(task.taskId, phone), fee: task.segments };

@@ -2,7 +2,7 @@ import { QunfaError } from '../errors.js';
 import { fromChinaTime } from '../time.js';
 import type { AccountStore } from '../stores/accounts.js';
 import { submitTask, type SubmitDeps } from '../tasks/submit.js';
-import { safeEqual } from './safe-equal.js';
+import { safeEqual } from '../providers/push.js';
 
 /**
  * 中昱维信 (10658) bulk API served by qunfa: `smsApi/group` and

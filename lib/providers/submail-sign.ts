@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { safeEqual } from './push.js';
 
 /**
  * SUBMAIL request signature (reference/providers.md §1.2). Every submitted
@@ -56,7 +57,5 @@ export function submailAuthRefusal(api: string, p: Record<string, string>, appid
   }
   const excluded = p.sign_version === '2' ? (SUBMAIL_V2_EXCLUDED[api] ?? []) : [];
   const expected = submailSignature(p, appid, appkey, signType, excluded).toLowerCase();
-  const given = p.signature.toLowerCase();
-  const same = given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
-  return same ? undefined : { code: '108', msg: 'Invalid signature' };
+  return safeEqual(p.signature.toLowerCase(), expected) ? undefined : { code: '108', msg: 'Invalid signature' };
 }

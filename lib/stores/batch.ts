@@ -28,10 +28,21 @@ const slices = <T>(xs: readonly T[], size: number): T[][] => {
 
 const backOff = (attempt: number) => (attempt > 0 ? new Promise((r) => setTimeout(r, 20 * 2 ** attempt)) : undefined);
 
+type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
+
 /** Puts every item (idempotent: a repeated put writes the same item). */
-export async function batchPut(table: string, items: readonly Record<string, unknown>[]): Promise<void> {
-  await runPool(slices(items, 25), CONCURRENCY, async (slice) => {
-    let pending = slice.map((Item) => ({ PutRequest: { Item } }));
+export function batchPut(table: string, items: readonly Record<string, unknown>[]): Promise<void> {
+  return batchWrite(table, items.map((Item) => ({ PutRequest: { Item } })));
+}
+
+/** Deletes every key (idempotent: deleting what is gone does nothing). */
+export function batchDelete(table: string, keys: readonly Record<string, unknown>[]): Promise<void> {
+  return batchWrite(table, keys.map((Key) => ({ DeleteRequest: { Key } })));
+}
+
+async function batchWrite(table: string, requests: readonly WriteRequest[]): Promise<void> {
+  await runPool(slices(requests, 25), CONCURRENCY, async (slice) => {
+    let pending = slice;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWrite left ${pending.length} items unprocessed`);
       await backOff(attempt);

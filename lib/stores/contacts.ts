@@ -1,8 +1,8 @@
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from '../aws.js';
 import { config } from '../config.js';
-import { batchGet, batchPut, runPool } from './batch.js';
+import { batchDelete, batchGet, batchPut } from './batch.js';
 import { transact } from './transact.js';
 
 /**
@@ -128,7 +128,7 @@ export function contactStore(table = config.contactsTable): ContactStore {
     async removeMembers(list, phones) {
       const pk = membersPk(list.accountId, list.listId);
       const existing = await batchGet(table, phones.map((p) => ({ pk, sk: p })));
-      await deleteKeys(existing.map((it) => ({ pk, sk: String(it.sk) })));
+      await batchDelete(table, existing.map((it) => ({ pk, sk: String(it.sk) })));
       if (existing.length > 0) await count(list, -existing.length);
       return existing.length;
     },
@@ -154,22 +154,8 @@ export function contactStore(table = config.contactsTable): ContactStore {
       const r = await db.send(
         new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk }, ProjectionExpression: 'pk, sk', Limit: limit }),
       );
-      await deleteKeys((r.Items ?? []).map((it) => ({ pk, sk: String(it.sk) })));
+      await batchDelete(table, (r.Items ?? []).map((it) => ({ pk, sk: String(it.sk) })));
       return !r.LastEvaluatedKey;
     },
   };
-
-  async function deleteKeys(keys: { pk: string; sk: string }[]): Promise<void> {
-    const slices: { pk: string; sk: string }[][] = [];
-    for (let i = 0; i < keys.length; i += 25) slices.push(keys.slice(i, i + 25));
-    await runPool(slices, 8, async (slice) => {
-      let pending = slice.map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= 9) throw new Error(`BatchWrite left ${pending.length} deletes unprocessed`);
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-        const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-        pending = (out.UnprocessedItems?.[table] ?? []) as typeof pending;
-      }
-    });
-  }
 }

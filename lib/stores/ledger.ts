@@ -57,9 +57,9 @@ export interface LedgerStore {
   entries(accountId: string): Promise<LedgerEntry[]>;
 }
 
-/** Explains why a charge's transaction failed, from the index of its first item. */
-export function chargeRefusal(failed: { index: number; item?: Record<string, unknown> }[], offset: number, need: { points: number; messages: number; dailyMessages: number }): QunfaError {
-  const at = (i: number) => failed.find((f) => f.index === offset + i);
+/** Explains why a charge's transaction failed, from the failed items' indexes in `items()` of the charge. */
+export function chargeRefusal(failed: { index: number; item?: Record<string, unknown> }[], need: { points: number; messages: number; dailyMessages: number }): QunfaError {
+  const at = (i: number) => failed.find((f) => f.index === i);
   const balance = at(0);
   if (balance) {
     const has = balance.item?.balance;

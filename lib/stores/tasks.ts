@@ -22,6 +22,9 @@ import type { ProviderName } from '../providers/types.js';
  * of its chunks. GSI `due` (dueShard, dueAt) is sparse: only tasks whose chunks
  * are not yet all on the dispatch queue carry `dueShard` (fan-out and cancel
  * remove it), so the scheduler's query only sees tasks that still need releasing.
+ * Items of other modules share the table: receipt-run markers and vendor batch
+ * maps (stores/receipts.ts), and `compat#sendcloud#<n>` → task, with its
+ * counter, for SendCloud-compatible numeric task ids (compat/sendcloud.ts).
  */
 const TASK_SK = 'task';
 const chunkSk = (chunkNo: number) => `chunk#${String(chunkNo).padStart(6, '0')}`;

@@ -167,7 +167,7 @@ export async function submitTask(account: Account, input: SendBatchInput, deps: 
   const charge = { accountId: account.accountId, kind: 'charge' as const, entry: chargeEntry(taskId), points: fee, messages: memberCount, usageDay, taskId, time: now };
   const decorated = deps.decorate ? await deps.decorate(task) : { task };
   const committed = await deps.tasks.create(decorated.task, chunks, [...deps.ledger.items(charge, limits.dailyMessages), ...(decorated.commit ?? [])]);
-  if (!committed.ok) throw chargeRefusal(committed.failed, 0, { points: fee, messages: memberCount, dailyMessages: limits.dailyMessages });
+  if (!committed.ok) throw chargeRefusal(committed.failed, { points: fee, messages: memberCount, dailyMessages: limits.dailyMessages });
   // A scheduled task waits for the scheduler; nothing is sent early.
   if (!sendAt) await deps.enqueueFanOut(taskId);
 

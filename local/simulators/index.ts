@@ -40,3 +40,21 @@ export const SIMULATORS: Record<ProviderName, (o: SimulatorOptions) => Promise<R
     return { sim, config: { baseUrl: sim.url, ...cred, hookSecret }, hookPath: `/v1/hooks/zywx/${hookSecret}` };
   },
 };
+
+/** Every vendor's simulator, and the providers configuration (QUNFA_PROVIDERS_JSON) that points at them. */
+export async function startSimulators(opts: SimulatorOptions = {}): Promise<{
+  sims: Record<ProviderName, Simulator>;
+  config: Record<ProviderName, Record<string, string>>;
+  hookPaths: Record<ProviderName, string>;
+}> {
+  const sims = {} as Record<ProviderName, Simulator>;
+  const config = {} as Record<ProviderName, Record<string, string>>;
+  const hookPaths = {} as Record<ProviderName, string>;
+  for (const name of Object.keys(SIMULATORS) as ProviderName[]) {
+    const s = await SIMULATORS[name](opts);
+    sims[name] = s.sim;
+    config[name] = s.config;
+    hookPaths[name] = s.hookPath;
+  }
+  return { sims, config, hookPaths };
+}

@@ -191,7 +191,7 @@ describe('SendCloud sendContactListTask, queryContactListTask and contact lists'
     expect(typeof t.taskId).toBe('number');
     expect(t.createTime).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
 
-    await runLists(await findTaskId(account.accountId));
+    await runLists(await findTaskIdWhere(account.accountId, 'sendcloud'));
     const q = await sc('queryContactListTask', signed(account, { taskId: String(t.taskId) }));
     expect(q).toMatchObject({ result: true, statusCode: 200, message: '查询成功' });
     expect(Object.keys(q.info.smsTask).sort()).toEqual(['contactListName', 'createTime', 'endTime', 'labelId', 'memberCount', 'senderName', 'status', 'taskId', 'taskName', 'templateId']);
@@ -228,14 +228,6 @@ describe('SendCloud sendContactListTask, queryContactListTask and contact lists'
   });
 });
 
-async function findTaskId(accountId: string): Promise<string> {
-  const { dynamo } = await import('../../lib/aws.js');
-  const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
-  const { config } = await import('../../lib/config.js');
-  const r = await dynamo().send(new ScanCommand({ TableName: config.tasksTable, FilterExpression: 'accountId = :a AND sk = :t', ExpressionAttributeValues: { ':a': accountId, ':t': 'task' } }));
-  return String(r.Items?.[0]?.taskId);
-}
-
 async function runLists(taskId: string): Promise<void> {
   const { contactStore } = await import('../../lib/stores/contacts.js');
   const { suppressionStore } = await import('../../lib/stores/replies.js');
@@ -248,6 +240,37 @@ async function runLists(taskId: string): Promise<void> {
   }
   for (const ref of refs) await dispatchChunk(ref, testDispatchDeps(Date.now));
 }
+
+describe('compat credentials and list renames', () => {
+  it('rotate-key --compat: the old compat key stops working at once, the new one works', async () => {
+    const { account } = await createAccount({ balance: 10, route: ['zywx'] });
+    const { rotateCompatKey } = await import('../../lib/accounts.js');
+    const { adminDeps } = await import('../support/fixtures.js');
+    const { compatKey } = await rotateCompatKey(account.accountId, adminDeps());
+    expect(compatKey).not.toBe(account.compatKey);
+    expect((await zywx('/smsApi/group/getBalance', { appId: account.accountId, appKey: account.compatKey as string })).body.message).toBe('账号或密码错误');
+    expect((await zywx('/smsApi/group/getBalance', { appId: account.accountId, appKey: compatKey })).body).toMatchObject({ returnStatus: '1 ', remainPoint: '10' });
+  });
+
+  it('smsContactList/update renames a list; its members go with it; a taken name is refused', async () => {
+    const { account } = await createAccount();
+    const key = account.compatKey as string;
+    const scSigned = (q: Record<string, string>) => {
+      const all: Record<string, string> = { smsUser: account.accountId, ...q };
+      const joined = Object.keys(all).sort().map((k) => `${k}=${all[k]}`).join('&');
+      return { ...all, signature: createHash('sha256').update(`${key}&${joined}&${key}`).digest('hex') };
+    };
+    const sc = async (api: string, q: Record<string, string>) => (await call(scFn, apiEvent({ method: 'POST', path: `/smsapi/${api}`, body: form(scSigned(q)), contentType: 'application/x-www-form-urlencoded' }))).body;
+    await sc('smsContactList/save', { contactListName: 'old' });
+    await sc('smsContactList/save', { contactListName: 'taken' });
+    await sc('smsContactListMember/saveOrUpdate', { contactListName: 'old', phone: '13800138009' });
+    expect(await sc('smsContactList/update', { contactListName: 'old', newContactListName: 'taken' })).toMatchObject({ result: false });
+    expect(await sc('smsContactList/update', { contactListName: 'old', newContactListName: 'new' })).toMatchObject({ result: true, info: { contactList: { contactListName: 'new', memberCount: 1 } } });
+    const lists = await sc('smsContactList/list', {});
+    expect(lists.info.dataList.map((l: { contactListName: string }) => l.contactListName).sort()).toEqual(['new', 'taken']);
+    expect((await sc('smsContactListMember/list', { contactListName: 'new' })).info.dataList).toEqual([{ phone: '13800138009', userName: '', vars: {} }]);
+  });
+});
 
 describe('receipts of compat tasks in the vendor’s own push format', () => {
   it('SUBHOOK, SMSHook and 10658 fields, each verifiable with the compat key; without the flag, qunfa’s own format', async () => {

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as contactListsFn } from '../../functions/contact-lists.js';
 import { handler as getBalanceFn } from '../../functions/get-balance.js';
 import { handler as queryTaskFn } from '../../functions/query-task.js';
-import { handler as sendBatchFn } from '../../functions/send-batch.js';
 import { purgeListStep } from '../../lib/contacts.js';
 import type { ProviderName } from '../../lib/providers/index.js';
 import { contactStore } from '../../lib/stores/contacts.js';
@@ -12,7 +11,7 @@ import { taskStore } from '../../lib/stores/tasks.js';
 import { dispatchChunk, type ChunkRef } from '../../lib/tasks/dispatch.js';
 import { fanOutTask, type FanOutDeps } from '../../lib/tasks/fanout.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { apiEvent, call, createAccount, phones, startAllSimulators, testDispatchDeps } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, phones, startAllSimulators, testDispatchDeps, postTask as post } from '../support/fixtures.js';
 
 /** Contact lists, their import, and tasks that send to them (fan-out in steps, resumable). */
 let sims: Record<ProviderName, Simulator>;
@@ -35,22 +34,24 @@ const api = (apiKey: string, method: string, path: string, body?: unknown, conte
   });
   return call(contactListsFn, query ? { ...event, queryStringParameters: query } : event);
 };
-const post = (apiKey: string, body: Record<string, unknown>) => call(sendBatchFn, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey, body: JSON.stringify(body) }));
+
+/** Fan-out's dependencies against the local stack, collecting the chunks it enqueues in `refs`. */
+const fanOutDeps = (refs: ChunkRef[], extra: Partial<FanOutDeps> = {}): FanOutDeps => ({
+  tasks,
+  contacts,
+  suppressions: suppressionStore(),
+  ledger: ledgerStore(),
+  enqueueChunks: async (r) => void refs.push(...r),
+  enqueueFanOut: async () => {},
+  chunksPerRun: 2,
+  ...extra,
+});
 
 /** Runs fan-out to the end as the queue would, then dispatches every chunk; returns the chunk refs. */
 async function runTask(taskId: string, extra: Partial<FanOutDeps> = {}): Promise<ChunkRef[]> {
   const refs: ChunkRef[] = [];
   let again = true;
-  const deps: FanOutDeps = {
-    tasks,
-    contacts,
-    suppressions: suppressionStore(),
-    ledger: ledgerStore(),
-    enqueueChunks: async (r) => void refs.push(...r),
-    enqueueFanOut: async () => void (again = true),
-    chunksPerRun: 2,
-    ...extra,
-  };
+  const deps = fanOutDeps(refs, { enqueueFanOut: async () => void (again = true), ...extra });
   for (let runs = 0; again && runs < 200; runs++) {
     again = false;
     await fanOutTask(taskId, deps);
@@ -174,19 +175,12 @@ describe('tasks to contact lists', () => {
     const res = await post(apiKey, { contactLists: ['big'], content: '【测试】续传' });
     let n = 0;
     const refs: ChunkRef[] = [];
-    const deps: FanOutDeps = {
-      tasks,
-      contacts,
-      suppressions: suppressionStore(),
-      ledger: ledgerStore(),
-      enqueueChunks: async (r) => void refs.push(...r),
-      enqueueFanOut: async () => {},
-      chunksPerRun: 2,
+    const deps = fanOutDeps(refs, {
       // Every third chunk written kills the run before the task's cursor is saved.
       crash: () => {
         if (++n % 3 === 0) throw new Error('injected crash after-chunk');
       },
-    };
+    });
     let crashes = 0;
     // As the queue would: a crashed run's message comes back, a continued one is new.
     for (let i = 0; i < 100 && !(await tasks.get(res.body.taskId))?.fannedOut; i++) {

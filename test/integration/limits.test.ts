@@ -1,7 +1,5 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler as getBalanceFn } from '../../functions/get-balance.js';
-import { handler as sendBatch } from '../../functions/send-batch.js';
 import { dynamo } from '../../lib/aws.js';
 import { config } from '../../lib/config.js';
 import type { ProviderName } from '../../lib/providers/index.js';
@@ -12,7 +10,7 @@ import { dispatchChunk, type ChunkRef } from '../../lib/tasks/dispatch.js';
 import { fanOutTask } from '../../lib/tasks/fanout.js';
 import { chinaDay } from '../../lib/time.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { apiEvent, call, createAccount, phones, startAllSimulators, taskItemsOf, testDispatchDeps } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, phones, startAllSimulators, taskItemsOf, testDispatchDeps, postTask as post, balanceOf } from '../support/fixtures.js';
 
 /** Per-number limits (at dispatch) and the per-account daily cap (at submission). */
 let sims: Record<ProviderName, Simulator>;
@@ -24,9 +22,6 @@ beforeAll(async () => {
 });
 afterAll(async () => Promise.all(Object.values(sims).map((s) => s.stop())));
 
-const post = (apiKey: string, body: Record<string, unknown>) =>
-  call(sendBatch, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey, body: JSON.stringify(body) }));
-const balanceOf = async (apiKey: string) => (await call(getBalanceFn, apiEvent({ method: 'GET', path: '/v1/balance', apiKey }))).body;
 
 async function refsOf(taskId: string): Promise<ChunkRef[]> {
   const refs: ChunkRef[] = [];

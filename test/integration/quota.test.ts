@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as cancelTaskFn } from '../../functions/cancel-task.js';
-import { handler as getBalanceFn } from '../../functions/get-balance.js';
-import { handler as sendBatch } from '../../functions/send-batch.js';
 import { topUp } from '../../lib/accounts.js';
 import type { ProviderName } from '../../lib/providers/index.js';
 import { ledgerStore } from '../../lib/stores/ledger.js';
@@ -9,7 +7,7 @@ import { taskStore } from '../../lib/stores/tasks.js';
 import { dispatchChunk, type ChunkRef } from '../../lib/tasks/dispatch.js';
 import { fanOutTask } from '../../lib/tasks/fanout.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { adminDeps, apiEvent, call, createAccount, phones, startAllSimulators, taskItemsOf, testDispatchDeps } from '../support/fixtures.js';
+import { adminDeps, apiEvent, call, createAccount, phones, startAllSimulators, taskItemsOf, testDispatchDeps, postTask as post, balanceOf } from '../support/fixtures.js';
 
 /**
  * Points: reserved with the task in one transaction, refunded for rejected,
@@ -24,9 +22,6 @@ beforeAll(async () => {
 });
 afterAll(async () => Promise.all(Object.values(sims).map((s) => s.stop())));
 
-const post = (apiKey: string, body: Record<string, unknown>) =>
-  call(sendBatch, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey, body: JSON.stringify(body) }));
-const balanceOf = async (apiKey: string) => (await call(getBalanceFn, apiEvent({ method: 'GET', path: '/v1/balance', apiKey }))).body;
 const cancel = (apiKey: string, taskId: string) =>
   call(cancelTaskFn, apiEvent({ method: 'DELETE', path: `/v1/tasks/${taskId}`, apiKey, pathParameters: { taskId } }));
 

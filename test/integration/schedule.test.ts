@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as cancelTaskFn } from '../../functions/cancel-task.js';
 import { handler as queryTask } from '../../functions/query-task.js';
-import { handler as sendBatch } from '../../functions/send-batch.js';
 import { type ProviderName } from '../../lib/providers/index.js';
 import { handler as getBalanceFn } from '../../functions/get-balance.js';
 import { suppressionStore } from '../../lib/stores/replies.js';
@@ -12,7 +11,7 @@ import { fanOutTask } from '../../lib/tasks/fanout.js';
 import { releaseDueTasks } from '../../lib/tasks/schedule.js';
 import { toChinaTime } from '../../lib/time.js';
 import type { Simulator } from '../../local/simulators/harness.js';
-import { apiEvent, call, createAccount, phones, startAllSimulators, taskItemsOf, testDispatchDeps } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, phones, startAllSimulators, taskItemsOf, testDispatchDeps, postTask as post } from '../support/fixtures.js';
 
 /** Scheduled tasks (sendAt) and cancel, with the scheduler driven by an injected clock. */
 let sims: Record<ProviderName, Simulator>;
@@ -29,8 +28,6 @@ afterAll(async () => {
 async function account(route: ProviderName[] = ['zywx']) {
   return createAccount({ route });
 }
-const post = (apiKey: string, body: Record<string, unknown>) =>
-  call(sendBatch, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey, body: JSON.stringify(body) }));
 const cancel = (apiKey: string, taskId: string) =>
   call(cancelTaskFn, apiEvent({ method: 'DELETE', path: `/v1/tasks/${taskId}`, apiKey, pathParameters: { taskId } }));
 

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { handler as sendBatchFn } from '../../functions/send-batch.js';
 import { handler as templatesFn } from '../../functions/templates.js';
-import { apiEvent, call, createAccount, taskItemsOf } from '../support/fixtures.js';
+import { apiEvent, call, createAccount, taskItemsOf, postTask as post } from '../support/fixtures.js';
 
 /** /v1/templates: create, list, read, replace, delete; and what submission checks of a template. */
 const t = (apiKey: string, method: string, templateId?: string, body?: unknown) =>
   call(templatesFn, apiEvent({ method, path: `/v1/templates${templateId ? `/${templateId}` : ''}`, apiKey, ...(templateId ? { pathParameters: { templateId } } : {}), ...(body ? { body: JSON.stringify(body) } : {}) }));
-const post = (apiKey: string, body: Record<string, unknown>) => call(sendBatchFn, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey, body: JSON.stringify(body) }));
 
 describe('templates', () => {
   it('create, list, read, replace, delete; another account sees none of it', async () => {

@@ -14,7 +14,7 @@ import { suppressionStore } from '../../lib/stores/replies.js';
 import { templateStore } from '../../lib/stores/templates.js';
 import type { SubmitDeps } from '../../lib/tasks/submit.js';
 import { startSubmailSimulator } from '../../local/simulators/submail.js';
-import { SIMULATORS } from '../../local/simulators/index.js';
+import { startSimulators } from '../../local/simulators/index.js';
 import { dedupeWindowMs, getProvider, PROVIDER_NAMES, type ProviderName } from '../../lib/providers/index.js';
 import { messageStore } from '../../lib/stores/messages.js';
 import { taskStore } from '../../lib/stores/tasks.js';
@@ -41,6 +41,18 @@ export async function createAccount(extra: Partial<AccountInput> = {}): Promise<
 /** What send-batch uses, with fan-out left to the test. */
 export function testSubmitDeps(enqueueFanOut: (taskId: string) => Promise<void> = async () => {}): SubmitDeps {
   return { tasks: taskStore(), templates: templateStore(), suppressions: suppressionStore(), contacts: contactStore(), ledger: ledgerStore(), limits: limitStore(), enqueueFanOut };
+}
+
+/** POST /v1/tasks through the send-batch handler, as a client would. */
+export async function postTask(apiKey: string, body: Record<string, unknown>) {
+  const { handler } = await import('../../functions/send-batch.js');
+  return call(handler, apiEvent({ method: 'POST', path: '/v1/tasks', apiKey, body: JSON.stringify(body) }));
+}
+
+/** GET /v1/balance: the account's view of its points, limits and today's usage. */
+export async function balanceOf(apiKey: string): Promise<Record<string, any>> {
+  const { handler } = await import('../../functions/get-balance.js');
+  return (await call(handler, apiEvent({ method: 'GET', path: '/v1/balance', apiKey }))).body;
 }
 
 /** A SUBMAIL simulator that the functions in this process are configured to call. */
@@ -126,15 +138,9 @@ export const phones = (n: number, start = 13_000_000_000): string[] =>
 
 /** Every provider's simulator, configured for this process, pushing to `hookBase` when given. */
 export async function startAllSimulators(hookBase?: string): Promise<Record<ProviderName, Simulator>> {
-  const sims = {} as Record<ProviderName, Simulator>;
-  const cfg: Record<string, unknown> = {};
-  for (const name of PROVIDER_NAMES) {
-    const s = await SIMULATORS[name]({ push: { delayMs: 20 } });
-    sims[name] = s.sim;
-    cfg[name] = s.config;
-    if (hookBase) s.sim.setPush({ url: `${hookBase}${s.hookPath}` });
-  }
-  process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(cfg);
+  const { sims, config, hookPaths } = await startSimulators({ push: { delayMs: 20 } });
+  if (hookBase) for (const name of PROVIDER_NAMES) sims[name].setPush({ url: `${hookBase}${hookPaths[name]}` });
+  process.env.QUNFA_PROVIDERS_JSON = JSON.stringify(config);
   return sims;
 }
 
